@@ -1,0 +1,168 @@
+/*
+ * sgx2emu hardware model: EPC, EPCM, logical processors with TLBs, page tables
+ * and the ENCLS/ENCLU leaves (see docs/hardware.md and ../shared/spec/isa.md).
+ *
+ * Addresses.  Host memory is the model's "physical" memory: a page-table entry
+ * holds the host address of the page it maps, and the EPC is one host mapping
+ * of a memfd.  ENCLS runs at CPL 0, so its operands are host addresses (the
+ * kernel's linear map): an operand "resolves to EPC" when it points into
+ * hw_epc_base()..+hw_epc_size().  ENCLU and enclave accesses run at CPL 3 and
+ * use enclave linear addresses that are translated through the LP's page table.
+ *
+ * Concurrency.  Leaves and TLB fills are serialized by one machine lock, so
+ * SGX_EPC_PAGE_CONFLICT / SGX_ENTRYEPOCH_LOCKED never arise.  A TLB hit takes
+ * no lock.  An interrupt posted to another LP is taken at that LP's next leaf
+ * or access (an instruction boundary), as on hardware.
+ */
+#ifndef SGX2EMU_HW_H
+#define SGX2EMU_HW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sgx2emu/arch.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HW_MAX_LPS 64
+#define HW_MAX_EPC_SECTIONS 8
+#define HW_NO_FRAME UINT32_MAX
+
+struct hw_config {
+	uint64_t epc_bytes;        /* total EPC, a multiple of 4 KiB (default 64 MiB) */
+	unsigned epc_sections;     /* EPC split into this many equal sections (default 1) */
+	unsigned nr_lps;           /* logical processors (default 4) */
+	bool sgx1_only;            /* clear CPUID.12H.0:EAX[1]: SGX2 leaves raise #UD-equivalent #GP */
+	uint64_t seed;             /* derives the CPU's keys: same seed, same sealed blobs */
+	uint32_t miscselect_supported; /* CPUID.12H.0:EBX (default: EXINFO) */
+	uint64_t attributes_supported; /* CPUID.12H.1:EAX..EBX (default: DEBUG|MODE64BIT|PROVISIONKEY|EINITTOKENKEY|KSS) */
+	uint64_t xfrm_supported;   /* CPUID.12H.1:ECX..EDX (default: x87|SSE = 3) */
+};
+
+struct hw_machine;
+struct hw_lp;
+struct hw_pagetable;
+
+/* Outcome of a leaf or of an access.  Exactly one of: a fault (vector != NONE),
+ * a return code (zf or cf set, rax = code), or success (rax = 0, flags clear). */
+struct sgx_result {
+	uint8_t vector;        /* enum sgx_vector; SGX_VEC_NONE when no fault */
+	bool aex;              /* the LP left the enclave through an AEX */
+	uint32_t error_code;   /* #PF error code (with SGX_PFEC_SGX for EPCM faults), #GP: 0 */
+	uint64_t address;      /* #PF linear address as the faulting code saw it */
+	uint64_t rax;          /* return code, or leaf output in RAX */
+	bool zf, cf;
+};
+
+static inline bool sgx_ok(struct sgx_result r)
+{
+	return r.vector == SGX_VEC_NONE && !r.zf && !r.cf && r.rax == 0;
+}
+
+/* One EPCM entry (isa.md §2.1) plus the model's tracking fields. */
+struct hw_epcm_entry {
+	bool valid, r, w, x, pending, modified, pr, blocked;
+	uint8_t pt;
+	uint32_t secs;             /* ENCLAVESECS: frame of the owning SECS, HW_NO_FRAME if none */
+	uint64_t enclave_address;  /* ENCLAVEADDRESS */
+	uint64_t bepoch;           /* model: tracking epoch when blocked / modified */
+};
+
+/* Machine */
+void hw_config_defaults(struct hw_config *cfg);
+struct hw_machine *hw_machine_create(const struct hw_config *cfg); /* NULL + errno on failure */
+void hw_machine_destroy(struct hw_machine *m);
+const struct hw_config *hw_machine_config(const struct hw_machine *m);
+void hw_cpuid(struct hw_machine *m, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+/* IA32_SGXLEPUBKEYHASH0..3 (flexible launch control: writable by the OS) */
+void hw_set_lepubkeyhash(struct hw_machine *m, const uint8_t hash[32]);
+
+/* EPC */
+uint8_t *hw_epc_base(const struct hw_machine *m);
+uint64_t hw_epc_size(const struct hw_machine *m);
+uint32_t hw_epc_frames(const struct hw_machine *m);
+int hw_epc_memfd(const struct hw_machine *m);
+uint8_t *hw_epc_page(const struct hw_machine *m, uint32_t frame);
+uint32_t hw_epc_frame_of(const struct hw_machine *m, uint64_t host_address); /* HW_NO_FRAME if not EPC */
+bool hw_epcm_read(const struct hw_machine *m, uint32_t frame, struct hw_epcm_entry *out);
+/* SECS hidden state, for inspection: enclave ID, initialized flag, tracking epochs. */
+bool hw_secs_info(const struct hw_machine *m, uint32_t secs_frame, uint64_t *eid, bool *initialized,
+		  uint64_t *epoch, uint64_t *tracked_epoch);
+
+/* Page tables: 4-level radix tree, x86 PTE bits.  The host address of the mapped
+ * page plays the physical address.  Changing a PTE does not flush any TLB. */
+#define HW_PROT_R 1u
+#define HW_PROT_W 2u
+#define HW_PROT_X 4u
+struct hw_pagetable *hw_pt_create(void);
+void hw_pt_destroy(struct hw_pagetable *pt);
+int hw_pt_map(struct hw_pagetable *pt, uint64_t la, void *host_page, unsigned prot); /* 0 or -errno */
+int hw_pt_protect(struct hw_pagetable *pt, uint64_t la, unsigned prot);             /* 0 or -ENOENT */
+void hw_pt_unmap(struct hw_pagetable *pt, uint64_t la);
+/* Returns true and fills host/prot when la is mapped. */
+bool hw_pt_lookup(const struct hw_pagetable *pt, uint64_t la, void **host_page, unsigned *prot);
+size_t hw_pt_bytes(const struct hw_pagetable *pt);
+
+/* Logical processors */
+struct hw_regs {
+	uint64_t rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rflags, rip, fsbase, gsbase;
+};
+#define HW_RFLAGS_CF 0x001ull
+#define HW_RFLAGS_PF 0x004ull
+#define HW_RFLAGS_AF 0x010ull
+#define HW_RFLAGS_ZF 0x040ull
+#define HW_RFLAGS_SF 0x080ull
+#define HW_RFLAGS_OF 0x800ull
+
+struct hw_lp_stats {
+	uint64_t tlb_hits, tlb_misses, tlb_flushes;
+	uint64_t stale_tlb_hits;   /* a TLB hit that the current PTE ∩ EPCM would refuse */
+	uint64_t aex, interrupts;
+};
+
+unsigned hw_nr_lps(const struct hw_machine *m);
+struct hw_lp *hw_lp_get(struct hw_machine *m, unsigned index);
+unsigned hw_lp_id(const struct hw_lp *lp);
+struct hw_regs *hw_lp_regs(struct hw_lp *lp);
+void hw_lp_set_pagetable(struct hw_lp *lp, struct hw_pagetable *pt); /* CR3 write: flushes the TLB */
+bool hw_lp_in_enclave(const struct hw_lp *lp);
+uint32_t hw_lp_secs_frame(const struct hw_lp *lp);   /* CR_ACTIVE_SECS, HW_NO_FRAME outside */
+uint64_t hw_lp_tcs(const struct hw_lp *lp);          /* linear address of the current TCS */
+const struct hw_lp_stats *hw_lp_stats(const struct hw_lp *lp);
+void hw_lp_invlpg(struct hw_lp *lp, uint64_t la);
+void hw_lp_flush_tlb(struct hw_lp *lp);
+
+/* Interrupts (the OS's IPI).  post: set pending, taken at the LP's next
+ * instruction boundary.  interrupt: post and take it now (caller drives the LP).
+ * Taking an interrupt inside an enclave is an AEX. */
+void hw_lp_post_interrupt(struct hw_lp *lp);
+struct sgx_result hw_lp_interrupt(struct hw_lp *lp);
+
+/* Leaves: operands as in RBX, RCX, RDX; results also written to the LP's RAX,
+ * RFLAGS (and RBX for EDBGRD, RCX for EENTER/ERESUME/EEXIT). */
+struct sgx_result hw_encls(struct hw_lp *lp, uint32_t leaf, uint64_t rbx, uint64_t rcx, uint64_t rdx);
+struct sgx_result hw_enclu(struct hw_lp *lp, uint32_t leaf, uint64_t rbx, uint64_t rcx, uint64_t rdx);
+const char *hw_encls_name(uint32_t leaf);
+const char *hw_enclu_name(uint32_t leaf);
+const char *hw_rc_name(uint64_t rc);
+
+/* Memory access by an LP at linear address la.  On success *host points at the
+ * byte to use (for a non-enclave access to EPC: the abort page — reads give
+ * all-ones, writes go nowhere).  A fault inside an enclave is an AEX. */
+enum hw_access { HW_READ = 0, HW_WRITE = 1, HW_FETCH = 2 };
+struct sgx_result hw_lp_access(struct hw_lp *lp, uint64_t la, enum hw_access kind, uint8_t **host);
+struct sgx_result hw_lp_read(struct hw_lp *lp, uint64_t la, void *buf, size_t len);
+struct sgx_result hw_lp_write(struct hw_lp *lp, uint64_t la, const void *buf, size_t len);
+
+/* Inspection: a readable description of one frame's EPCM entry. Returns bytes written. */
+int hw_epcm_format(const struct hw_machine *m, uint32_t frame, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,78 @@
+/*
+ * Asynchronous enclave exit (isa.md §3.3).
+ *
+ * 1. Save GPRs, RFLAGS, RIP, FS/GS base into GPRSGX of SSA frame[CSSA]; write
+ *    EXITINFO for reportable exceptions and EXINFO (MADDR, ERRCD) for #PF/#GP
+ *    when SECS.MISCSELECT.EXINFO is set.  The model has no x87/SSE state, so
+ *    the XSAVE area of the frame is left as it is.
+ * 2. Load the synthetic state: RAX = ERESUME, RBX = TCS, RCX = RIP = AEP,
+ *    RSP/RBP = URSP/URBP, other GPRs 0, arithmetic flags cleared, outside
+ *    FS/GS restored.
+ * 3. CSSA += 1, TCS inactive, leave enclave mode, flush the TLB.
+ * The OS then sees the exception at the AEP with CR2 page-masked.
+ */
+#include <string.h>
+
+#include "leaf.h"
+
+static uint32_t exitinfo_for(const struct sgx_secs *secs, struct sgx_result exc)
+{
+	if (exc.vector == SGX_VEC_NONE)
+		return 0;
+	if ((exc.vector == SGX_VEC_PF || exc.vector == SGX_VEC_GP) && !(secs->miscselect & SGX_MISC_EXINFO))
+		return 0;
+	return SGX_EXITINFO_VALID | (SGX_EXITINFO_TYPE_HW << SGX_EXITINFO_TYPE_SHIFT) | exc.vector;
+}
+
+struct sgx_result hw_aex(struct hw_lp *lp, struct sgx_result exc)
+{
+	struct hw_machine *m = lp->m;
+	const struct sgx_secs *secs = secs_page(m, lp->encl);
+	struct sgx_tcs *tcs = (struct sgx_tcs *)epc_page_ptr(m, lp->tcs_frame);
+	struct sgx_gprsgx *gpr = (struct sgx_gprsgx *)(lp->ssa_last_page + SGX_PAGE_SIZE - sizeof(*gpr));
+	struct hw_regs *r = &lp->regs;
+
+	gpr->rax = r->rax; gpr->rcx = r->rcx; gpr->rdx = r->rdx; gpr->rbx = r->rbx;
+	gpr->rsp = r->rsp; gpr->rbp = r->rbp; gpr->rsi = r->rsi; gpr->rdi = r->rdi;
+	gpr->r8 = r->r8; gpr->r9 = r->r9; gpr->r10 = r->r10; gpr->r11 = r->r11;
+	gpr->r12 = r->r12; gpr->r13 = r->r13; gpr->r14 = r->r14; gpr->r15 = r->r15;
+	gpr->rflags = r->rflags;
+	gpr->rip = r->rip;
+	gpr->fsbase = r->fsbase;
+	gpr->gsbase = r->gsbase;
+	gpr->exitinfo = exitinfo_for(secs, exc);
+	if ((secs->miscselect & SGX_MISC_EXINFO) &&
+	    (exc.vector == SGX_VEC_PF || exc.vector == SGX_VEC_GP)) {
+		struct sgx_exinfo *exinfo = (struct sgx_exinfo *)((uint8_t *)gpr - sizeof(struct sgx_exinfo));
+		exinfo->maddr = exc.vector == SGX_VEC_PF ? exc.address : 0;
+		exinfo->errcd = exc.vector == SGX_VEC_PF ? exc.error_code : 0;
+		exinfo->reserved = 0;
+	}
+
+	uint64_t ursp = gpr->ursp, urbp = gpr->urbp;
+	memset(r, 0, sizeof(*r));
+	r->rax = SGX_ERESUME;
+	r->rbx = lp->tcs_la;
+	r->rcx = tcs->aep;
+	r->rip = tcs->aep;
+	r->rsp = ursp;
+	r->rbp = urbp;
+	r->rflags = gpr->rflags & ~(HW_RFLAGS_CF | HW_RFLAGS_PF | HW_RFLAGS_AF | HW_RFLAGS_ZF | HW_RFLAGS_SF |
+				    HW_RFLAGS_OF | (1ull << 16) /* RF */);
+	r->fsbase = lp->outside_fsbase;
+	r->gsbase = lp->outside_gsbase;
+
+	tcs->cssa++;
+	tcs->state = 0;
+	lp->in_enclave = false;
+	lp->encl = NULL;
+	lp->tcs_frame = HW_NO_FRAME;
+	lp->ssa_last_page = NULL;
+	lp_tlb_flush(lp);
+	lp->stats.aex++;
+
+	exc.aex = true;
+	if (exc.vector == SGX_VEC_PF)
+		exc.address &= SGX_PAGE_MASK;
+	return exc;
+}

@@ -1,0 +1,8 @@
+/* STUB: to be implemented */
+#include "../leaf.h"
+
+LEAF(encls_eldu)
+{
+	(void)lp; (void)rbx; (void)rcx; (void)rdx;
+	return GP0;
+}

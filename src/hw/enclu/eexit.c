@@ -1,0 +1,26 @@
+/*
+ * EEXIT (ENCLU 4) — RBX: target address outside the enclave.  isa.md §4.16.
+ * Inside enclave mode only.  RIP ← RBX, RCX ← AEP, outside FS/GS restored,
+ * TCS inactive, enclave mode off (deregistered from its epoch), TLB flushed.
+ * GPRs are not scrubbed: that is enclave software's job.
+ */
+#include "../leaf.h"
+
+LEAF(enclu_eexit)
+{
+	(void)rcx;
+	(void)rdx;
+	REQUIRE(canonical(rbx), GP0);
+	struct sgx_tcs *tcs = (struct sgx_tcs *)epc_page_ptr(lp->m, lp->tcs_frame);
+	lp->regs.rip = rbx;
+	lp->regs.rcx = tcs->aep;
+	lp->regs.fsbase = lp->outside_fsbase;
+	lp->regs.gsbase = lp->outside_gsbase;
+	tcs->state = 0;
+	lp->in_enclave = false;
+	lp->encl = NULL;
+	lp->tcs_frame = HW_NO_FRAME;
+	lp->ssa_last_page = NULL;
+	lp_tlb_flush(lp);
+	return OK;
+}
