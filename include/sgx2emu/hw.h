@@ -159,8 +159,25 @@ struct sgx_result hw_lp_access(struct hw_lp *lp, uint64_t la, enum hw_access kin
 struct sgx_result hw_lp_read(struct hw_lp *lp, uint64_t la, void *buf, size_t len);
 struct sgx_result hw_lp_write(struct hw_lp *lp, uint64_t la, const void *buf, size_t len);
 
-/* Inspection: a readable description of one frame's EPCM entry. Returns bytes written. */
+/* Inspection.  Real hardware shows none of this; explaining a failed EACCEPT
+ * is one reason sgx2emu exists. */
+/* One frame's EPCM entry as a line of text; returns what snprintf returns. */
 int hw_epcm_format(const struct hw_machine *m, uint32_t frame, char *buf, size_t len);
+/* The check that decided the LP's last leaf or access outcome: the leaf or
+ * access kind, the source place of the check (one line per SDM check), and
+ * the condition that did not hold.  check is NULL after a success. */
+struct hw_why {
+	const char *what;    /* "EACCEPT", "ENCLS", "read access", ... */
+	const char *file;
+	int line;
+	const char *check;
+};
+const struct hw_why *hw_lp_why(const struct hw_lp *lp);
+/* "EACCEPT: SGX_PAGE_ATTRIBUTES_MISMATCH (19), decided by eaccept.c:61 (...)"
+ * for an outcome r of this LP; returns what snprintf returns. */
+int hw_explain(const struct hw_lp *lp, struct sgx_result r, char *buf, size_t len);
+/* A short text for an outcome: "ok", "#GP(0)", "#PF(0x..., ec 0x8005)", "RC 19 SGX_...". */
+int hw_result_format(struct sgx_result r, char *buf, size_t len);
 
 #ifdef __cplusplus
 }

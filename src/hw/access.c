@@ -46,17 +46,32 @@ struct sgx_result lp_translate(struct hw_lp *lp, uint64_t la, enum hw_access kin
 	return leaf_ok();
 }
 
-/* The EPCM conditions for an enclave access to la through frame (§3.1 step 3). */
-static bool epcm_allows(struct hw_lp *lp, uint32_t frame, uint64_t la, enum hw_access kind, unsigned *epcm_prot)
+/* The EPCM conditions for an enclave access to la through frame (§3.1 step 3).
+ * Returns NULL when allowed, else the condition that failed. */
+static const char *epcm_refusal(struct hw_lp *lp, uint32_t frame, uint64_t la, enum hw_access kind,
+				unsigned *epcm_prot)
 {
 	if (frame == HW_NO_FRAME)
-		return false;
+		return "page in ELRANGE maps to EPC";
 	const struct hw_epcm_entry *ep = epcm_of(lp->m, frame);
-	if (!ep->valid || ep->secs != lp->encl->secs_frame || ep->enclave_address != (la & SGX_PAGE_MASK) ||
-	    ep->pt != SGX_PT_REG || ep->blocked || ep->pending || ep->modified)
-		return false;
 	*epcm_prot = (ep->r ? HW_PROT_R : 0) | (ep->w ? HW_PROT_W : 0) | (ep->x ? HW_PROT_X : 0);
-	return (*epcm_prot & access_prot(kind)) != 0;
+	if (!ep->valid)
+		return "EPCM.VALID";
+	if (ep->secs != lp->encl->secs_frame)
+		return "EPCM.ENCLAVESECS == current enclave";
+	if (ep->enclave_address != (la & SGX_PAGE_MASK))
+		return "EPCM.ENCLAVEADDRESS == linear address";
+	if (ep->pt != SGX_PT_REG)
+		return "EPCM.PT == PT_REG";
+	if (ep->blocked)
+		return "!EPCM.BLOCKED";
+	if (ep->pending)
+		return "!EPCM.PENDING";
+	if (ep->modified)
+		return "!EPCM.MODIFIED";
+	if (!(*epcm_prot & access_prot(kind)))
+		return kind == HW_WRITE ? "EPCM.W" : kind == HW_FETCH ? "EPCM.X" : "EPCM.R";
+	return NULL;
 }
 
 /* Full check of one access; fills *out (a TLB entry) on success. */
@@ -65,8 +80,10 @@ static struct sgx_result check_access(struct hw_lp *lp, uint64_t la, enum hw_acc
 	uint8_t *host;
 	uint32_t frame;
 	struct sgx_result r = lp_translate(lp, la, kind, &host, &frame);
-	if (r.vector != SGX_VEC_NONE)
+	if (r.vector != SGX_VEC_NONE) {
+		leaf_note(lp, __FILE__, __LINE__, r.error_code & SGX_PFEC_P ? "PTE permits the access" : "PTE present");
 		return r;
+	}
 	void *page;
 	unsigned pte_prot;
 	hw_pt_lookup(lp->pt, la & SGX_PAGE_MASK, &page, &pte_prot);
@@ -78,15 +95,20 @@ static struct sgx_result check_access(struct hw_lp *lp, uint64_t la, enum hw_acc
 	out->prot = (uint8_t)pte_prot;
 	if (lp->in_enclave && in_elrange(secs_page(lp->m, lp->encl), la)) {
 		unsigned epcm_prot = 0;
-		if (!epcm_allows(lp, frame, la, kind, &epcm_prot))
+		const char *refusal = epcm_refusal(lp, frame, la, kind, &epcm_prot);
+		if (refusal) {
+			leaf_note(lp, __FILE__, __LINE__, refusal);
 			return leaf_pf(la, access_pfec(kind) | SGX_PFEC_P | SGX_PFEC_SGX);
+		}
 		out->prot = (uint8_t)(pte_prot & epcm_prot);
 		return leaf_ok();
 	}
 	/* Decision (isa.md §3.1 step 5, "to be confirmed"): an instruction fetch
 	 * outside ELRANGE in enclave mode is #GP(0). */
-	if (lp->in_enclave && kind == HW_FETCH)
+	if (lp->in_enclave && kind == HW_FETCH) {
+		leaf_note(lp, __FILE__, __LINE__, "fetch inside ELRANGE");
 		return leaf_gp();
+	}
 	if (frame != HW_NO_FRAME) {
 		/* Abort-page semantics: reads all-ones, writes dropped. */
 		out->host = lp->m->abort_page;
@@ -122,11 +144,15 @@ struct sgx_result hw_lp_access(struct hw_lp *lp, uint64_t la, enum hw_access kin
 		hw_unlock(m);
 		return r;
 	}
+	lp->why = (struct hw_why){ .what = kind == HW_WRITE ? "write access" : kind == HW_FETCH ? "fetch" : "read access" };
 	struct hw_tlb_entry *e = &lp->tlb[vpn_of(la) % HW_TLB_ENTRIES];
 	if (e->vpn == vpn_of(la) && (e->prot & access_prot(kind))) {
 		struct hw_tlb_entry fresh;
 		lp->stats.tlb_hits++;
-		if (check_access(lp, la, kind, &fresh).vector != SGX_VEC_NONE ||
+		struct hw_why keep = lp->why;
+		bool refused = check_access(lp, la, kind, &fresh).vector != SGX_VEC_NONE;
+		lp->why = keep;
+		if (refused ||
 		    !(fresh.prot & access_prot(kind)) || fresh.host != e->host)
 			lp->stats.stale_tlb_hits++;
 	} else {

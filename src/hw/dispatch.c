@@ -111,11 +111,14 @@ struct sgx_result hw_encls(struct hw_lp *lp, uint32_t leaf, uint64_t rbx, uint64
 		lp->regs.rcx = rcx;
 		lp->regs.rdx = rdx;
 		const struct leaf_desc *d = leaf < SGX_ENCLS_LEAF_COUNT ? &encls_leaves[leaf] : NULL;
-		if (lp->in_enclave)
+		lp->why = (struct hw_why){ .what = d ? d->name : "ENCLS" };
+		if (lp->in_enclave) {
+			leaf_note(lp, __FILE__, __LINE__, "not in enclave mode (ENCLS at CPL 3 is #UD)");
 			r = hw_aex(lp, (struct sgx_result){ .vector = SGX_VEC_UD });
-		else if (!d || (d->sgx2 && m->cfg.sgx1_only))
+		} else if (!d || (d->sgx2 && m->cfg.sgx1_only)) {
+			leaf_note(lp, __FILE__, __LINE__, "leaf defined (SGX2 leaves need CPUID.12H.0:EAX[1])");
 			r = leaf_gp();
-		else {
+		} else {
 			r = d->fn(lp, rbx, rcx, rdx);
 			write_back(lp, d, r);
 		}
@@ -140,9 +143,15 @@ struct sgx_result hw_enclu(struct hw_lp *lp, uint32_t leaf, uint64_t rbx, uint64
 		lp->regs.rdx = rdx;
 		const struct leaf_desc *d = leaf < SGX_ENCLU_LEAF_COUNT ? &enclu_leaves[leaf] : NULL;
 		bool entry = leaf == SGX_EENTER || leaf == SGX_ERESUME;
-		if (!d || (d->sgx2 && m->cfg.sgx1_only) || entry == lp->in_enclave)
+		lp->why = (struct hw_why){ .what = d ? d->name : "ENCLU" };
+		if (!d || (d->sgx2 && m->cfg.sgx1_only)) {
+			leaf_note(lp, __FILE__, __LINE__, "leaf defined (SGX2 leaves need CPUID.12H.0:EAX[1])");
 			r = leaf_gp();
-		else {
+		} else if (entry == lp->in_enclave) {
+			leaf_note(lp, __FILE__, __LINE__,
+				  entry ? "not in enclave mode" : "in enclave mode");
+			r = leaf_gp();
+		} else {
 			r = d->fn(lp, rbx, rcx, rdx);
 			write_back(lp, d, r);
 		}

@@ -54,16 +54,27 @@ static inline uint32_t leaf_epcm_pfec(const struct hw_lp *lp)
 	return SGX_PFEC_SGX | SGX_PFEC_P | (lp->in_enclave ? SGX_PFEC_U : 0);
 }
 
+/* Remember which check decided the outcome, for hw_lp_why() / hw_explain(). */
+static inline void leaf_note(struct hw_lp *lp, const char *file, int line, const char *check)
+{
+	lp->why.file = file;
+	lp->why.line = line;
+	lp->why.check = check;
+}
+
 #define GP0          leaf_gp()
 #define PF(addr)     leaf_pf((addr), leaf_epcm_pfec(lp))
-#define RC(code)     leaf_rc(code)
-#define INFO(code)   leaf_info(code)
+#define RC(code)     (leaf_note(lp, __FILE__, __LINE__, "return code"), leaf_rc(code))
+#define INFO(code)   (leaf_note(lp, __FILE__, __LINE__, "information code"), leaf_info(code))
 #define OK           leaf_ok()
 
+/* The first failing check wins; its text and place are kept for inspection. */
 #define REQUIRE(cond, outcome) \
 	do { \
-		if (!(cond)) \
+		if (!(cond)) { \
+			leaf_note(lp, __FILE__, __LINE__, #cond); \
 			return (outcome); \
+		} \
 	} while (0)
 
 static inline bool aligned(uint64_t x, uint64_t n)
@@ -95,8 +106,10 @@ static inline bool canonical(uint64_t x)
 	uint32_t frame; \
 	do { \
 		struct sgx_result tr_ = lp_translate(lp, (la), (kind), &host, &frame); \
-		if (tr_.vector != SGX_VEC_NONE) \
+		if (tr_.vector != SGX_VEC_NONE) { \
+			leaf_note(lp, __FILE__, __LINE__, "page tables map " #la); \
 			return tr_; \
+		} \
 	} while (0)
 
 static inline uint64_t secinfo_pt(uint64_t flags)

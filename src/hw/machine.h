@@ -55,6 +55,7 @@ struct hw_lp {
 	atomic_int pending_flush;
 	struct hw_tlb_entry tlb[HW_TLB_ENTRIES];
 	struct hw_lp_stats stats;
+	struct hw_why why;                   /* the check that decided the last outcome */
 	uint8_t *sink_page;                  /* destination of aborted writes */
 };
 
