@@ -1,19 +1,38 @@
-/* sgx2emu command: placeholder front end, grows with the tools layer. */
+/*
+ * The sgx2emu command.  Subcommands grow with the layers: today the hardware
+ * model's demo and CPUID; the driver, scenarios and policy comparison follow.
+ */
 #include <stdio.h>
 #include <string.h>
 
-#include "sgx2emu/hw.h"
+#include "tools.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: sgx2emu [COMMAND] [OPTIONS]\n"
+		     "\n"
+		     "commands:\n"
+		     "  demo [--sgx1]      one enclave page through EAUG, EACCEPT, EMODPR, ETRACK, EMODT and\n"
+		     "                     EREMOVE, showing each outcome, why, and the EPCM (the default)\n"
+		     "  cpuid [--sgx1] [--epc-mib N] [--sections N]\n"
+		     "                     the emulated CPUID leaf 0x12\n"
+		     "  help               this text\n");
+}
 
 int main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	struct hw_machine *m = hw_machine_create(NULL);
-	if (!m) {
-		perror("sgx2emu: cannot create machine");
-		return 1;
+	if (argc < 2)
+		return cmd_demo(0, NULL);
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "demo"))
+		return cmd_demo(argc - 2, argv + 2);
+	if (!strcmp(cmd, "cpuid"))
+		return cmd_cpuid(argc - 2, argv + 2);
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		usage(stdout);
+		return 0;
 	}
-	printf("sgx2emu: %u EPC frames\n", hw_epc_frames(m));
-	hw_machine_destroy(m);
-	return 0;
+	fprintf(stderr, "sgx2emu: unknown command '%s'\n\n", cmd);
+	usage(stderr);
+	return 2;
 }

@@ -1,0 +1,8 @@
+/* Subcommands of the sgx2emu command. */
+#ifndef SGX2EMU_TOOLS_H
+#define SGX2EMU_TOOLS_H
+
+int cmd_demo(int argc, char **argv);
+int cmd_cpuid(int argc, char **argv);
+
+#endif
