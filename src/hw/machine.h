@@ -129,11 +129,13 @@ struct sgx_result lp_service(struct hw_lp *lp);
  * the exception as the OS sees it (CR2 page-masked) with aex = true. */
 struct sgx_result hw_aex(struct hw_lp *lp, struct sgx_result exc);
 
-/* Sealing of evicted pages (EWB/ELDU) */
-int seal_page(struct hw_machine *m, uint64_t version, const struct sgx_pcmd *header_in, const uint8_t *plain,
-	      uint8_t *cipher, uint8_t mac[16]);
-int unseal_page(struct hw_machine *m, uint64_t version, const struct sgx_pcmd *header_in, const uint8_t *cipher,
-		uint8_t *plain, const uint8_t mac[16]);
+/* Sealing of evicted pages (EWB/ELDB/ELDU, seal.c).  The MAC binds the page,
+ * PCMD bytes 0..111 (SECINFO, ENCLAVEID, reserved) and linaddr; the IV comes
+ * from version.  Return 0, -EBADMSG (unseal: MAC mismatch) or -ENOMEM. */
+int seal_page(struct hw_machine *m, uint64_t version, const struct sgx_pcmd *pcmd, uint64_t linaddr,
+	      const uint8_t *plain, uint8_t *cipher, uint8_t mac[16]);
+int unseal_page(struct hw_machine *m, uint64_t version, const struct sgx_pcmd *pcmd, uint64_t linaddr,
+		const uint8_t *cipher, uint8_t *plain, const uint8_t mac[16]);
 
 /* Leaf functions: one file each under src/hw/encls and src/hw/enclu. */
 typedef struct sgx_result (*hw_leaf_fn)(struct hw_lp *lp, uint64_t rbx, uint64_t rcx, uint64_t rdx);
