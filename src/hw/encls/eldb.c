@@ -1,8 +1,11 @@
-/* STUB: to be implemented */
-#include "../leaf.h"
+/*
+ * ELDB (ENCLS 0x07) — RBX: PAGEINFO, RCX: free EPC page, RDX: VA slot.
+ * isa.md §4.6.  ELDU, except that a child page (REG/TCS/TRIM) comes back
+ * BLOCKED, as if EBLOCKed in the current epoch.  Checks and outcomes: paging.c.
+ */
+#include "paging.h"
 
 LEAF(encls_eldb)
 {
-	(void)lp; (void)rbx; (void)rcx; (void)rdx;
-	return GP0;
+	return eld_leaf(lp, rbx, rcx, rdx, true);
 }
