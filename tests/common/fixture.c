@@ -22,8 +22,11 @@ struct fx *fx_new(const struct hw_config *cfg)
 		hw_config_defaults(&c);
 		c.epc_bytes = 1024 * SGX_PAGE_SIZE;
 	}
-	struct fx *f = calloc(1, sizeof(*f));
+	/* struct fx holds a struct sgx_secs, which is 4096-aligned: calloc's
+	 * alignment is not enough (UBSan: misaligned member access). */
+	struct fx *f = aligned_alloc(_Alignof(struct fx), sizeof(*f));
 	assert_non_null(f);
+	memset(f, 0, sizeof(*f));
 	f->m = hw_machine_create(&c);
 	assert_non_null(f->m);
 	f->lp = hw_lp_get(f->m, 0);

@@ -37,7 +37,7 @@ LEAF(encls_eadd)
 	const struct sgx_secs *secs = secs_page(lp->m, e);
 
 	KERNEL_OPERAND(const uint8_t, src, pageinfo->srcpge);
-	uint8_t page[SGX_PAGE_SIZE];
+	uint8_t page[SGX_PAGE_SIZE] __attribute__((aligned(4096))); /* read as a struct sgx_tcs */
 	memcpy(page, src, sizeof(page));
 	if (pt == SGX_PT_TCS) {
 		const struct sgx_tcs *tcs = (const struct sgx_tcs *)page;
