@@ -1,10 +1,15 @@
 # sgx2emu — plain Makefile.  Targets:
 #   make            library (static + shared) and the sgx2emu command
-#   make check      build and run every test (cmocka); fails if any fails
-#   make bench      run the benchmarks, results in build/bench/results.json
+#   make check      build and run every test (cmocka); fails if any fails.
+#                   Last line: "N passed, N failed" (tests summed over binaries)
+#   make bench      run the benchmarks, results in $(BUILD)/bench/results.json
+#                   (BENCH_QUICK=1: few iterations, to check the code still runs)
 #   make install    PREFIX=/usr/local DESTDIR= : library, headers, command, pkg-config
-#   make SAN=1 ...  the same under ASan + UBSan (separate build directory)
+#   make SAN=1 ...  the same under ASan + UBSan (build directory build-san)
+#   make SAN=thread ...  under TSan (build-tsan); `make tsan-check` does that for check
 #   make WERROR=1   warnings are errors (CI)
+#   BUILD=dir       build directory (default build, build-san, build-tsan); parallel
+#                   builds with different BUILD directories do not collide
 
 PREFIX ?= /usr/local
 CC ?= cc
@@ -50,7 +55,7 @@ STATIC_LIB := $(BUILD)/libsgx2emu.a
 SHARED_LIB := $(BUILD)/libsgx2emu.so
 CMD := $(BUILD)/sgx2emu
 
-.PHONY: all check bench install clean tests
+.PHONY: all check tsan-check bench install clean tests
 .SECONDARY:
 all: $(STATIC_LIB) $(SHARED_LIB) $(CMD)
 
@@ -78,30 +83,30 @@ $(BUILD)/tests/common/%.o: tests/common/%.c
 
 tests: $(TEST_BIN)
 
-# Runs every test binary, prints each cmocka summary, then one closing line.
+# Runs every test binary; scripts/run-tests.sh prints each cmocka summary and
+# closes with "N passed, N failed".  Leaks found by LeakSanitizer fail a run.
 check: all $(TEST_BIN)
-	@pass=0; fail=0; failed=""; \
-	for t in $(TEST_BIN); do \
-		echo "== $$t"; \
-		if $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); failed="$$failed $$t"; fi; \
-	done; \
-	echo "test binaries: $$pass passed, $$fail failed"; \
-	if [ $$fail -ne 0 ]; then echo "FAILED:$$failed"; exit 1; fi
+	@ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=$${UBSAN_OPTIONS:-print_stacktrace=1} \
+		bash scripts/run-tests.sh $(TEST_BIN)
 
-$(BUILD)/bench/%: bench/%.c $(STATIC_LIB)
+# ThreadSanitizer build and run, for threaded code (LPs driven from host
+# threads): build-tsan, or $(BUILD)-tsan when BUILD is set.
+tsan-check:
+	$(MAKE) SAN=thread BUILD=$(if $(filter build,$(BUILD)),build-tsan,$(BUILD)-tsan) check
+
+# Benchmarks reuse the test fixture (tests/common) to build enclaves.
+$(BUILD)/bench/%: bench/%.c $(TEST_COMMON_OBJ) $(STATIC_LIB)
 	@mkdir -p $(dir $@)
-	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(STATIC_LIB) $(LDLIBS)
+	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) -Itests -MMD -MP -o $@ $< $(TEST_COMMON_OBJ) $(STATIC_LIB) \
+		$(TEST_LDLIBS) $(LDLIBS)
 
+# Each benchmark prints one JSON object per line on stdout (a table on
+# stderr); the lines of all of them become one JSON array.
 bench: $(BENCH_BIN)
 	@mkdir -p $(BUILD)/bench
-	@echo '[' > $(BUILD)/bench/results.json.tmp; first=1; \
-	for b in $(BENCH_BIN); do \
-		out=$$($$b) || exit 1; echo "$$out" | sed 's/^/  /' >&2; \
-		echo "$$out" | grep '^{' | while read -r l; do \
-			if [ -s $(BUILD)/bench/.sep ]; then echo ",$$l"; else echo "$$l"; : > $(BUILD)/bench/.sep; echo x > $(BUILD)/bench/.sep; fi; \
-		done >> $(BUILD)/bench/results.json.tmp; \
-	done; rm -f $(BUILD)/bench/.sep; echo ']' >> $(BUILD)/bench/results.json.tmp; \
-	mv $(BUILD)/bench/results.json.tmp $(BUILD)/bench/results.json; \
+	@set -e; : > $(BUILD)/bench/results.jsonl; \
+	for b in $(BENCH_BIN); do $$b >> $(BUILD)/bench/results.jsonl; done; \
+	{ echo '['; sed '$$!s/$$/,/' $(BUILD)/bench/results.jsonl; echo ']'; } > $(BUILD)/bench/results.json; \
 	echo "benchmark results: $(BUILD)/bench/results.json"
 
 install: all
@@ -116,6 +121,6 @@ install: all
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/sgx2emu.pc
 
 clean:
-	rm -rf build build-san build-tsan
+	rm -rf $(BUILD) build build-san build-tsan
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
