@@ -1,9 +1,11 @@
 /*
  * EENTER (ENCLU 2) — RBX: TCS, RCX: AEP.  isa.md §4.14.
- * Outside enclave mode only (else #GP, checked by the dispatcher).  After the
- * shared entry checks: AEP saved in the TCS, RCX ← the address after ENCLU
- * (the caller's RIP), RAX ← CSSA, URSP/URBP of SSA[CSSA] ← RSP/RBP,
- * RIP ← BASE + OENTRY, LP registered in the current tracking epoch.
+ * Outside enclave mode only (else #GP, checked by the dispatcher).  Checks:
+ * entry_checks (entry.c) with the frame CSSA.  Effects: enclave mode on, TCS
+ * active, AEP saved in the TCS, FS/GS bases from OFSBASE/OGSBASE (outside
+ * ones saved), RCX ← the address after ENCLU (the caller's RIP), RAX ← CSSA,
+ * URSP/URBP of SSA[CSSA] ← RSP/RBP, RIP ← BASE + OENTRY, LP registered in the
+ * current tracking epoch, TLB flushed.  No return codes, no flags.
  */
 #include "entry.h"
 
@@ -15,11 +17,9 @@ LEAF(enclu_eenter)
 	if (r.vector != SGX_VEC_NONE)
 		return r;
 
-	struct sgx_gprsgx *gpr = (struct sgx_gprsgx *)(ctx.ssa_last_page + SGX_PAGE_SIZE - sizeof(*gpr));
-	gpr->ursp = lp->regs.rsp;
-	gpr->urbp = lp->regs.rbp;
-	ctx.tcs->aep = rcx;
-	entry_commit(lp, rbx, &ctx);
+	ctx.gpr->ursp = lp->regs.rsp;
+	ctx.gpr->urbp = lp->regs.rbp;
+	entry_commit(lp, rbx, rcx, &ctx);
 	lp->regs.rcx = lp->regs.rip;
 	lp->regs.rax = ctx.tcs->cssa;
 	lp->regs.rip = ctx.secs->base + ctx.tcs->oentry;

@@ -1,8 +1,11 @@
 /*
  * EEXIT (ENCLU 4) — RBX: target address outside the enclave.  isa.md §4.16.
- * Inside enclave mode only.  RIP ← RBX, RCX ← AEP, outside FS/GS restored,
- * TCS inactive, enclave mode off (deregistered from its epoch), TLB flushed.
- * GPRs are not scrubbed: that is enclave software's job.
+ * Inside enclave mode only (else #GP, checked by the dispatcher).
+ *   RBX non-canonical → #GP (inside the enclave, so an AEX).
+ * Effects: RIP ← RBX, RCX ← AEP, outside FS/GS restored, TCS inactive,
+ * enclave mode off (which deregisters the LP from its epoch), TLB flushed.
+ * GPRs (RSP/RBP included) are not scrubbed or restored: that is enclave
+ * software's job.  No return codes, no flags.
  */
 #include "../leaf.h"
 

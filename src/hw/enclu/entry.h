@@ -10,13 +10,16 @@ struct entry_ctx {
 	struct hw_enclave *encl;
 	struct sgx_secs *secs;
 	uint8_t *ssa_last_page;   /* last page of the SSA frame that was checked */
+	struct sgx_gprsgx *gpr;   /* GPRSGX at the end of that frame */
 };
 
-/* Everything up to and including the SSA frame check; `resume` selects the
- * frame CSSA-1 (and requires CSSA > 0) instead of CSSA. */
+/* Everything up to and including TCS.STATE; `resume` selects the frame
+ * CSSA-1 (and requires CSSA > 0) instead of CSSA, and checks the saved RIP
+ * and FS/GS bases instead of OENTRY. */
 struct sgx_result entry_checks(struct hw_lp *lp, uint64_t tcs_la, uint64_t aep, bool resume,
 			       struct entry_ctx *ctx);
-/* Enclave mode on: TCS active, segment bases, epoch registration, TLB flush. */
-void entry_commit(struct hw_lp *lp, uint64_t tcs_la, const struct entry_ctx *ctx);
+/* Enclave mode on: TCS active with the AEP saved, FS/GS bases from the TCS
+ * (outside ones saved), epoch registration, TLB flush. */
+void entry_commit(struct hw_lp *lp, uint64_t tcs_la, uint64_t aep, const struct entry_ctx *ctx);
 
 #endif
