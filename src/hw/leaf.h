@@ -62,6 +62,10 @@ static inline void leaf_note(struct hw_lp *lp, const char *file, int line, const
 	lp->why.check = check;
 }
 
+/* EENTER and ERESUME run outside enclave mode but, like every ENCLU leaf, at
+ * CPL 3: their EPCM #PF carries U as well (leaf_epcm_pfec cannot tell). */
+#define PF_ENCLU(addr) leaf_pf((addr), SGX_PFEC_SGX | SGX_PFEC_P | SGX_PFEC_U)
+
 #define GP0          leaf_gp()
 #define PF(addr)     leaf_pf((addr), leaf_epcm_pfec(lp))
 #define RC(code)     (leaf_note(lp, __FILE__, __LINE__, "return code"), leaf_rc(code))
