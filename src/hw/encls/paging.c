@@ -44,9 +44,9 @@ struct sgx_result eld_leaf(struct hw_lp *lp, uint64_t rbx, uint64_t rcx, uint64_
 	const struct hw_epcm_entry *va_epcm = epcm_of(m, va);
 	REQUIRE(va_epcm->valid && va_epcm->pt == SGX_PT_VA, PF(rdx));
 
-	/* The MAC header: PCMD as given, but the enclave ID is the one this
-	 * load binds to — the parent SECS's for a child page, the sealed
-	 * SECS's own (PCMD.ENCLAVEID) for a SECS, 0 for a VA page. */
+	/* The MAC header is the PCMD as given (EWB wrote it), and the enclave
+	 * this load binds to is the parent SECS's for a child page, the sealed
+	 * SECS itself (PCMD.ENCLAVEID) for a SECS, none (0) for a VA page. */
 	struct sgx_pcmd hdr = *pcmd_src;
 	uint64_t pt = secinfo_pt(hdr.secinfo.flags);
 	REQUIRE(loadable_type(pt), GP0);
@@ -60,12 +60,10 @@ struct sgx_result eld_leaf(struct hw_lp *lp, uint64_t rbx, uint64_t rcx, uint64_
 		REQUIRE(secs_epcm->valid && secs_epcm->pt == SGX_PT_SECS, PF(pi.secs));
 		secs_frame = parent;
 		e = enclave_of_secs(m, parent);
-		hdr.enclave_id = e->eid;
 	} else {
 		REQUIRE(pi.secs == 0, GP0);
-		if (pt == SGX_PT_VA)
-			hdr.enclave_id = 0;
 	}
+	uint64_t eid = child ? e->eid : pt == SGX_PT_SECS ? hdr.enclave_id : 0;
 
 	/* Decision (isa.md §4.6 ELDU step 5, "to be confirmed"): a VA slot
 	 * holding 0 gives RC 9.  EWB never issues version 0, so no blob can
@@ -73,6 +71,10 @@ struct sgx_result eld_leaf(struct hw_lp *lp, uint64_t rbx, uint64_t rcx, uint64_
 	uint64_t *slot = va_slot(rdx);
 	uint64_t version = *slot;
 	if (version == 0)
+		return RC(SGX_MAC_COMPARE_FAIL);
+	/* EWB sealed the EID of the page's enclave into the header: a blob
+	 * offered to another enclave (another SECS) cannot match. */
+	if (hdr.enclave_id != eid)
 		return RC(SGX_MAC_COMPARE_FAIL);
 	uint8_t plain[SGX_PAGE_SIZE];
 	int err = unseal_page(m, version, &hdr, pi.linaddr, blob, plain, hdr.mac);
@@ -82,7 +84,7 @@ struct sgx_result eld_leaf(struct hw_lp *lp, uint64_t rbx, uint64_t rcx, uint64_
 	if (pt == SGX_PT_SECS) {
 		/* Authentic, so sealed by EWB from a SECS whose hidden state is
 		 * kept, evicted, until this load: anything else is a lost blob. */
-		e = enclave_by_eid(m, hdr.enclave_id);
+		e = enclave_by_eid(m, eid);
 		if (!e || e->secs_frame != HW_NO_FRAME)
 			return RC(SGX_MAC_COMPARE_FAIL);
 	}
