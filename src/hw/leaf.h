@@ -88,7 +88,8 @@ static inline bool aligned(uint64_t x, uint64_t n)
 
 static inline bool canonical(uint64_t x)
 {
-	return (uint64_t)(((int64_t)x << 16) >> 16) == x;
+	/* shift as unsigned: a signed left shift that overflows is undefined */
+	return (uint64_t)((int64_t)(x << 16) >> 16) == x;
 }
 
 /* A kernel (CPL 0) operand outside the EPC: a host address.  The null page and
