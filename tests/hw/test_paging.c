@@ -306,10 +306,7 @@ static void test_round_trip_tcs(void **state)
 	evict(f, FX_TCS2, &blobs[0], slot_addr(va, 0));
 	assert_pcmd(&blobs[0], FX_TCS_FLAGS, eid_of(f));
 	/* the evicted TCS cannot be entered */
-	struct sgx_result r = fx_enter(f, f->lp, FX_TCS2);
-	assert_int_equal(r.vector, SGX_VEC_PF);
-	assert_int_equal(r.address, FX_TCS2);
-	assert_true(r.error_code & SGX_PFEC_SGX);
+	assert_pf(fx_enter(f, f->lp, FX_TCS2), FX_TCS2, FX_PFEC_ENCLU);
 	uint64_t now = reload(f, FX_TCS2, &blobs[0], slot_addr(va, 0), HW_PROT_R | HW_PROT_W);
 	struct hw_epcm_entry e = epcm_at(f, now);
 	assert_true(e.valid && !e.r && !e.w && !e.x && !e.blocked);
