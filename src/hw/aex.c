@@ -15,13 +15,31 @@
 
 #include "leaf.h"
 
+/*
+ * EXITINFO (isa.md §2.6): valid for the exceptions the SDM reports to the
+ * enclave — #DE, #DB, #BR, #UD, #MF, #AC, #XM, #CP as hardware exceptions,
+ * #BP as a software exception — and for #PF and #GP only when
+ * SECS.MISCSELECT.EXINFO is set.  Interrupts and the rest (#NM, ...) leave
+ * it 0.
+ */
 static uint32_t exitinfo_for(const struct sgx_secs *secs, struct sgx_result exc)
 {
-	if (exc.vector == SGX_VEC_NONE)
+	uint32_t type = SGX_EXITINFO_TYPE_HW;
+	switch (exc.vector) {
+	case 0: case 1: case 5: case 6: case 16: case 17: case 19: case 21:
+		break;
+	case 3:
+		type = SGX_EXITINFO_TYPE_SW;
+		break;
+	case SGX_VEC_PF:
+	case SGX_VEC_GP:
+		if (secs->miscselect & SGX_MISC_EXINFO)
+			break;
 		return 0;
-	if ((exc.vector == SGX_VEC_PF || exc.vector == SGX_VEC_GP) && !(secs->miscselect & SGX_MISC_EXINFO))
+	default:
 		return 0;
-	return SGX_EXITINFO_VALID | (SGX_EXITINFO_TYPE_HW << SGX_EXITINFO_TYPE_SHIFT) | exc.vector;
+	}
+	return SGX_EXITINFO_VALID | (type << SGX_EXITINFO_TYPE_SHIFT) | exc.vector;
 }
 
 struct sgx_result hw_aex(struct hw_lp *lp, struct sgx_result exc)
