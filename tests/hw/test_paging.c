@@ -321,6 +321,30 @@ static void test_round_trip_tcs(void **state)
 	assert_success(fx_exit(f, f->lp));
 }
 
+static void test_round_trip_trim_page(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *va = new_va(f);
+	uint64_t la = FX_DATA + 0x2000;
+	static struct sgx_secinfo si __attribute__((aligned(64)));
+	memset(&si, 0, sizeof(si));
+	si.flags = SGX_SECINFO_PT(SGX_PT_TRIM);
+	assert_success(hw_encls(f->lp, SGX_EMODT, fx_addr(&si), page_at(f, la), 0));
+	evict(f, la, &blobs[0], slot_addr(va, 0));
+	uint64_t flags = SGX_SECINFO_PT(SGX_PT_TRIM) | SGX_SECINFO_MODIFIED;
+	assert_pcmd(&blobs[0], flags, eid_of(f));
+	reload(f, la, &blobs[0], slot_addr(va, 0), HW_PROT_R | HW_PROT_W);
+	struct hw_epcm_entry e = fx_epcm(f, la);
+	assert_true(e.valid && e.modified && !e.r && !e.w && !e.x && !e.pending && !e.pr && !e.blocked);
+	assert_int_equal(e.pt, SGX_PT_TRIM);
+	assert_int_equal(e.enclave_address, la);
+	/* the trim is still to be accepted, and can be */
+	assert_success(fx_enter(f, f->lp, FX_TCS));
+	assert_success(fx_eaccept(f, f->lp, la, flags));
+	assert_false(fx_epcm(f, la).modified);
+	assert_success(fx_exit(f, f->lp));
+}
+
 /* Every child of the standard enclave, with the rights it is mapped with. */
 static const struct {
 	uint64_t la;
@@ -796,6 +820,7 @@ int main(void)
 		T(test_round_trip_pending_page),
 		T(test_round_trip_pr_page),
 		T(test_round_trip_tcs),
+		T(test_round_trip_trim_page),
 		T(test_round_trip_secs),
 		T(test_round_trip_va_page),
 		T(test_replayed_blob_fails),
