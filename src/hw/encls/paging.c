@@ -9,7 +9,9 @@
  *   #PF  RCX, RDX or SECS not EPC; RCX VALID; RDX not a VA page; SECS not a
  *        VALID SECS; PAGEINFO, PCMD or SRCPGE unreadable (error code 0)
  *   RC 9 SGX_MAC_COMPARE_FAIL: the blob, PCMD, LINADDR, SECS (enclave ID) or
- *        version does not match what EWB sealed; nothing changes
+ *        version does not match what EWB sealed, or the VA slot holds 0
+ *        (consumed or never written); nothing changes
+ * Checks run in the order listed in isa.md §4.6, as written below.
  *   ok   EPCM restored from PCMD.SECINFO at LINADDR, VA slot cleared so the
  *        blob cannot be loaded again, enclave's child count + 1; a SECS is
  *        re-linked to its hidden state by the EID it was sealed with.
