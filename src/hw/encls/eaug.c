@@ -1,7 +1,20 @@
 /*
  * EAUG (ENCLS 0x0D, SGX2) — RBX: PAGEINFO, RCX: target EPC page.  isa.md §4.8.
  * Adds a zeroed, PENDING, RW- REG page to an initialized enclave; the enclave
- * must EACCEPT it before use.  Not measured.  #GP / #PF only, no codes.
+ * must EACCEPT (or EACCEPTCOPY) it before use.  Not measured, no tracking
+ * needed.  #GP / #PF only, no codes.
+ *
+ * Flow, first failing check wins (#PF error code P|SGX = 0x8001):
+ *   RBX not 32-byte aligned, RCX not 4K aligned         #GP(0)
+ *   RCX not in the EPC                                   #PF(RCX)
+ *   PAGEINFO.SECS or LINADDR not 4K aligned              #GP(0)
+ *   PAGEINFO.SRCPGE ≠ 0, PAGEINFO.SECINFO ≠ 0            #GP(0)
+ *   SECS not in the EPC                                  #PF(SECS)
+ *   EPCM(RCX).VALID = 1                                  #PF(RCX)
+ *   EPCM(SECS) not a valid PT_SECS                       #PF(SECS)
+ *   enclave not initialized (EADD is for that)           #GP(0)
+ *   LINADDR outside ELRANGE                              #GP(0)
+ *   else page zeroed, EPCM ← {REG, RW-, PENDING}         ok
  * Decision: PAGEINFO.SECINFO must be 0 (2018 SDM; the model has no CET shadow
  * stacks, so the CET-era SECINFO for PT_SS_* is refused with #GP).
  */
@@ -23,7 +36,8 @@ LEAF(encls_eaug)
 	struct hw_epcm_entry *epcm = epcm_of(lp->m, target);
 	REQUIRE(!epcm->valid, PF(rcx));
 	const struct hw_epcm_entry *secs_epcm = epcm_of(lp->m, secs_frame);
-	REQUIRE(secs_epcm->valid && secs_epcm->pt == SGX_PT_SECS, PF(pageinfo->secs));
+	REQUIRE(secs_epcm->valid, PF(pageinfo->secs));
+	REQUIRE(secs_epcm->pt == SGX_PT_SECS, PF(pageinfo->secs));
 	struct hw_enclave *e = enclave_of_secs(lp->m, secs_frame);
 	REQUIRE(e->initialized, GP0);
 	REQUIRE(in_elrange(secs_page(lp->m, e), pageinfo->linaddr), GP0);
