@@ -124,6 +124,7 @@ struct sgx_result lp_service(struct hw_lp *lp)
 		lp_tlb_flush(lp);
 	if (atomic_exchange(&lp->pending_interrupt, 0)) {
 		lp->stats.interrupts++;
+		lp->why = (struct hw_why){ .what = "interrupt" };
 		if (lp->in_enclave)
 			return hw_aex(lp, (struct sgx_result){ .vector = SGX_VEC_NONE });
 	}
