@@ -1,18 +1,32 @@
 /*
  * EINIT (ENCLS 0x02) — RBX: SIGSTRUCT, RCX: SECS, RDX: EINITTOKEN.  isa.md §4.4.
  *
- * Flow: alignment (#GP), SECS in EPC (#PF); SIGSTRUCT constants → RC 1;
- * pending interrupt → RC 128 (SGX_UNMASKED_EVENT, the caller retries); RSA
- * signature and Q1/Q2 → RC 8; SECS state (#PF / #GP if initialized);
- * MRENCLAVE ≠ ENCLAVEHASH → RC 4; attribute and MISCSELECT masks → RC 2;
- * launch control → RC 16 (token) or RC 2; then commit.
+ * Flow, in SDM order:
+ *   #GP  RBX or RCX not 4K-, RDX not 512-aligned
+ *   #PF  RCX not EPC (EPCM error code); SIGSTRUCT / token unreadable (0)
+ *   RC 1   header, HEADER2, VENDOR, EXPONENT or a reserved field wrong
+ *   RC 128 interrupt pending (SGX_UNMASKED_EVENT): the OS takes it and retries
+ *   RC 8   RSA signature, Q1 or Q2 wrong
+ *   #PF  RCX not a valid SECS;  #GP  enclave already initialized
+ *   RC 4   MRENCLAVE ≠ ENCLAVEHASH
+ *   RC 2   EINITTOKENKEY set and MRSIGNER ≠ IA32_SGXLEPUBKEYHASH; ATTRIBUTES
+ *          or MISCSELECT differ under the SIGSTRUCT's masks
+ *   token VALID[0] = 0: RC 16 unless MRSIGNER = IA32_SGXLEPUBKEYHASH
+ *   token VALID[0] = 1: RC 16 debug LE token for a production enclave,
+ *          reserved bits (VALID[31:1] included); RC 32 token CPUSVN newer
+ *          than the CPU's; RC 16 bad MAC; RC 4 token MRENCLAVE/MRSIGNER; RC 2
+ *          token ATTRIBUTES ≠ the enclave's
+ *   then commit MRENCLAVE, MRSIGNER, ISVPRODID, ISVSVN and INIT.
+ * A failed EINIT changes nothing: the measurement is finalized on a copy.
  *
  * Launch control is flexible: IA32_SGXLEPUBKEYHASH is whatever the OS wrote
  * (hw_set_lepubkeyhash), and an enclave whose MRSIGNER matches it needs no
- * token.  Deviation: a token with VALID = 1 is checked for its reserved
- * bytes, MRENCLAVE / MRSIGNER / ATTRIBUTES and its MAC — AES-CMAC over the
- * first 192 bytes under the CPU's launch key (the model's key, which EGETKEY
- * hands out for KEYNAME = EINITTOKEN) — but not for CPUSVN/ISVSVN of the LE.
+ * token.  Decisions: the token MAC is AES-CMAC over its first 192 bytes under
+ * the CPU's launch key for its KEYID (what EGETKEY hands out for KEYNAME =
+ * EINITTOKEN), without the LE's ISVSVN in the derivation; a token's
+ * ATTRIBUTES are those of the initialized enclave, INIT included.
+ * Deviation: the model keeps no ISVFAMILYID / ISVEXTPRODID (KSS), so those
+ * SIGSTRUCT bytes count as reserved and give RC 1 even with KSS = 1.
  */
 #include <openssl/bn.h>
 
@@ -87,22 +101,36 @@ static bool masked_equal(uint64_t a, uint64_t b, uint64_t mask)
 	return (a & mask) == (b & mask);
 }
 
+/* CPUSVN is a vector of component SVNs: a token is from the future if any
+ * component is newer than this CPU's. */
+static bool cpusvn_newer(const uint8_t token[16], const uint8_t cpu[16])
+{
+	for (int i = 0; i < 16; i++)
+		if (token[i] > cpu[i])
+			return true;
+	return false;
+}
+
+/* Step 8 for a token with VALID[0] = 1, in SDM order. */
 static uint64_t check_token(struct hw_machine *m, const struct sgx_einittoken *tok, const uint8_t mrenclave[32],
 			    const uint8_t mrsigner[32], const struct sgx_secs *secs)
 {
-	if (!tok->valid)
-		return memcmp(mrsigner, m->lepubkeyhash, 32) ? SGX_INVALID_EINITTOKEN : SGX_SUCCESS;
-	if (!reserved_zero(tok->reserved1, sizeof(tok->reserved1)) ||
+	if ((tok->masked_attributes_le.flags & SGX_ATTR_DEBUG) && !(secs->attributes.flags & SGX_ATTR_DEBUG))
+		return SGX_INVALID_EINITTOKEN;
+	if ((tok->valid & ~1u) || !reserved_zero(tok->reserved1, sizeof(tok->reserved1)) ||
 	    !reserved_zero(tok->reserved2, sizeof(tok->reserved2)) ||
 	    !reserved_zero(tok->reserved3, sizeof(tok->reserved3)) ||
 	    !reserved_zero(tok->reserved4, sizeof(tok->reserved4)))
 		return SGX_INVALID_EINITTOKEN;
+	if (cpusvn_newer(tok->cpusvn_le, m->cpusvn))
+		return SGX_INVALID_CPUSVN;
 	uint8_t key[16], mac[16];
 	hw_launch_key(m, tok->keyid, key);
 	if (aes_cmac(key, tok, 192, mac) || memcmp(mac, tok->mac, 16))
 		return SGX_INVALID_EINITTOKEN;
 	if (memcmp(tok->mrenclave, mrenclave, 32) || memcmp(tok->mrsigner, mrsigner, 32))
 		return SGX_INVALID_MEASUREMENT;
+	/* SGX_INVALID_EINIT_ATTRIBUTE of the 2018 SDM is not in the code table: 2 */
 	if (tok->attributes.flags != (secs->attributes.flags | SGX_ATTR_INIT) ||
 	    tok->attributes.xfrm != secs->attributes.xfrm)
 		return SGX_INVALID_ATTRIBUTE;
@@ -150,9 +178,14 @@ LEAF(encls_einit)
 	    !masked_equal(secs->attributes.xfrm, ss.body.attributes.xfrm, ss.body.attributes_mask.xfrm) ||
 	    !masked_equal(secs->miscselect, ss.body.miscselect, ss.body.misc_mask))
 		return RC(SGX_INVALID_ATTRIBUTE);
-	uint64_t code = check_token(m, &tok, mrenclave, mrsigner, secs);
-	if (code != SGX_SUCCESS)
-		return RC(code);
+	if (!(tok.valid & 1)) {
+		if (memcmp(mrsigner, m->lepubkeyhash, 32))
+			return RC(SGX_INVALID_EINITTOKEN);
+	} else {
+		uint64_t code = check_token(m, &tok, mrenclave, mrsigner, secs);
+		if (code != SGX_SUCCESS)
+			return RC(code);
+	}
 
 	memcpy(secs->mrenclave, mrenclave, 32);
 	memcpy(secs->mrsigner, mrsigner, 32);
