@@ -104,7 +104,11 @@ struct sgx_result hw_encls(struct hw_lp *lp, uint32_t leaf, uint64_t rbx, uint64
 {
 	struct hw_machine *m = lp->m;
 	hw_lock(m);
-	struct sgx_result r = lp_service(lp);
+	/* EINIT's signature check is interruptible: an interrupt pending as it
+	 * starts is recognized inside it (RC 128, isa.md §4.4) and taken at the
+	 * boundary after it.  Every other leaf takes it first. */
+	bool einit = leaf == SGX_EINIT && !lp->in_enclave;
+	struct sgx_result r = einit ? leaf_ok() : lp_service(lp);
 	if (!r.aex) {
 		lp->regs.rax = leaf;
 		lp->regs.rbx = rbx;
@@ -123,6 +127,8 @@ struct sgx_result hw_encls(struct hw_lp *lp, uint32_t leaf, uint64_t rbx, uint64
 			write_back(lp, d, r);
 		}
 	}
+	if (einit)
+		lp_service(lp); /* outside enclave mode: never an AEX */
 	hw_unlock(m);
 	return r;
 }
