@@ -154,6 +154,13 @@ static void test_pageinfo_secinfo(void **state)
 	reset();
 	si.reserved[55] = 0x80;
 	assert_gp(ecreate_at(f, frame));
+	/* R/W/X are not reserved bits: accepted, and the SECS still gets no rights */
+	reset();
+	si.flags |= SGX_SECINFO_RWX;
+	uint8_t *rwx = fx_frame(f);
+	assert_success(ecreate_at(f, rwx));
+	struct hw_epcm_entry e = epcm_at(f, rwx);
+	assert_false(e.r || e.w || e.x);
 	/* SECINFO is read through PAGEINFO.SECINFO, wherever it is */
 	reset();
 	si2[1] = (struct sgx_secinfo){ .flags = SGX_SECINFO_PT(SGX_PT_SECS) };
