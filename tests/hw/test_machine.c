@@ -295,66 +295,16 @@ static void test_epc_committed_only_when_used(void **state)
 	fx_free(f);
 }
 
-static struct fx *sgx1_enclave(void)
+/* The standard enclave on an SGX2 machine, or on one with SGX1 only. */
+static struct fx *enclave_on(bool sgx1_only)
 {
 	struct hw_config c;
 	hw_config_defaults(&c);
 	c.epc_bytes = 1024 * SGX_PAGE_SIZE;
-	c.sgx1_only = true;
+	c.sgx1_only = sgx1_only;
 	struct fx *f = fx_new(&c);
 	fx_build_standard(f, true); /* SGX1 leaves all work */
 	return f;
-}
-
-static int setup_sgx1(void **state)
-{
-	*state = sgx1_enclave();
-	return 0;
-}
-
-/* EAUG with operands that an SGX2 machine accepts. */
-static struct sgx_result eaug_on(const struct hw_config *c, struct hw_epcm_entry *after)
-{
-	struct fx *f = fx_new(c);
-	fx_build_standard(f, true);
-	struct sgx_result r = fx_eaug(f, FX_HEAP);
-	assert_true(hw_epcm_read(f->m, f->next_frame - 1, after));
-	fx_free(f);
-	return r;
-}
-
-static void test_sgx1_only_eaug_gp(void **state)
-{
-	(void)state;
-	struct hw_config c;
-	hw_config_defaults(&c);
-	c.epc_bytes = 1024 * SGX_PAGE_SIZE;
-	struct hw_epcm_entry e;
-	assert_success(eaug_on(&c, &e));
-	assert_true(e.valid && e.pending);
-	c.sgx1_only = true;
-	assert_gp(eaug_on(&c, &e));
-	assert_false(e.valid);
-}
-
-static void test_sgx1_only_emodpr_emodt_gp(void **state)
-{
-	struct fx *f = *state;
-	struct sgx_secinfo *si = fx_scratch(f, 0);
-	uint64_t page = fx_addr(hw_epc_page(f->m, fx_frame_of_la(f, FX_DATA)));
-	struct hw_epcm_entry before = fx_epcm(f, FX_DATA), after;
-
-	si->flags = SGX_SECINFO_R;
-	hw_lp_regs(f->lp)->rax = 0x1234;
-	assert_gp(hw_encls(f->lp, SGX_EMODPR, fx_addr(si), page, 0));
-	si->flags = SGX_SECINFO_PT(SGX_PT_TRIM);
-	assert_gp(hw_encls(f->lp, SGX_EMODT, fx_addr(si), page, 0));
-	after = fx_epcm(f, FX_DATA);
-	assert_memory_equal(&before, &after, sizeof(before));
-	assert_true(after.r && after.w && !after.pr && !after.modified);
-	assert_int_equal(after.pt, SGX_PT_REG);
-	/* a fault writes no return code: RAX holds the leaf number */
-	assert_int_equal(hw_lp_regs(f->lp)->rax, SGX_EMODT);
 }
 
 /* The GPRSGX area of SSA frame `index` of TCS #1 */
@@ -377,30 +327,165 @@ static void assert_aex(struct fx *f, struct sgx_result r, uint8_t vector)
 	assert_int_equal(gprsgx(f, 0)->exitinfo, SGX_EXITINFO_VALID | (SGX_EXITINFO_TYPE_HW << 8) | vector);
 }
 
+/*
+ * Each SGX2 leaf runs with the same operands on an SGX2 machine, where it
+ * succeeds (so the operands are good), and on an SGX1-only one, where it is
+ * #GP(0) and changes nothing.  `page` is the la whose EPCM entry the leaf
+ * changes; ENCLU leaves run inside the enclave, where the #GP is an AEX.
+ */
+struct sgx2_case {
+	uint32_t leaf;
+	bool enclu;
+	uint64_t page;
+	struct sgx_result (*run)(struct fx *f);
+	void (*check_sgx2)(struct hw_epcm_entry e); /* the change on an SGX2 machine */
+};
+
+static struct sgx_result encls_on_data(struct fx *f, uint32_t leaf, uint64_t flags)
+{
+	struct sgx_secinfo *si = fx_scratch(f, 0);
+	si->flags = flags;
+	return hw_encls(f->lp, leaf, fx_addr(si), fx_addr(hw_epc_page(f->m, fx_frame_of_la(f, FX_DATA))), 0);
+}
+
+static struct sgx_result run_emodpr(struct fx *f)
+{
+	return encls_on_data(f, SGX_EMODPR, SGX_SECINFO_R);
+}
+
+static void check_emodpr(struct hw_epcm_entry e)
+{
+	assert_true(e.r && !e.w && e.pr);
+}
+
+static struct sgx_result run_emodt(struct fx *f)
+{
+	return encls_on_data(f, SGX_EMODT, SGX_SECINFO_PT(SGX_PT_TRIM));
+}
+
+static void check_emodt(struct hw_epcm_entry e)
+{
+	assert_true(e.modified && e.pt == SGX_PT_TRIM);
+}
+
+static struct sgx_result run_eaccept(struct fx *f)
+{
+	/* an unchanged page accepted as RW- with PR: PR is not compared */
+	return fx_eaccept(f, f->lp, FX_DATA, FX_REG_RW | SGX_SECINFO_PR);
+}
+
+static void check_eaccept(struct hw_epcm_entry e)
+{
+	assert_true(e.r && e.w && !e.pr);
+}
+
+static struct sgx_result run_emodpe(struct fx *f)
+{
+	uint64_t flags = SGX_SECINFO_PT(SGX_PT_REG) | SGX_SECINFO_X;
+	assert_success(hw_lp_write(f->lp, FX_DATA + 0x40, &flags, sizeof(flags)));
+	return hw_enclu(f->lp, SGX_EMODPE, FX_DATA + 0x40, FX_DATA + SGX_PAGE_SIZE, 0);
+}
+
+static void check_emodpe(struct hw_epcm_entry e)
+{
+	assert_true(e.x);
+}
+
+static struct sgx_result run_eacceptcopy(struct fx *f)
+{
+	uint64_t flags = FX_REG_RX;
+	assert_success(hw_lp_write(f->lp, FX_DATA + 0x40, &flags, sizeof(flags)));
+	return hw_enclu(f->lp, SGX_EACCEPTCOPY, FX_DATA + 0x40, FX_HEAP, FX_CODE);
+}
+
+static void check_eacceptcopy(struct hw_epcm_entry e)
+{
+	assert_true(e.r && !e.w && e.x && !e.pending);
+}
+
+static void sgx2_leaf_case(const struct sgx2_case *c)
+{
+	for (int sgx1 = 0; sgx1 <= 1; sgx1++) {
+		struct fx *f = enclave_on(sgx1);
+		if (c->leaf == SGX_EACCEPTCOPY) {
+			/* the destination: EAUG'd where EAUG exists, else mapped only */
+			if (sgx1)
+				assert_int_equal(hw_pt_map(f->pt, FX_HEAP, fx_frame(f), HW_PROT_R | HW_PROT_W), 0);
+			else
+				assert_success(fx_eaug(f, FX_HEAP));
+		}
+		if (c->enclu)
+			assert_success(fx_enter(f, f->lp, FX_TCS));
+		uint32_t frame = fx_frame_of_la(f, c->page);
+		struct hw_epcm_entry before, after;
+		assert_true(hw_epcm_read(f->m, frame, &before));
+		hw_lp_regs(f->lp)->rax = 0x1234;
+		struct sgx_result r = c->run(f);
+		assert_true(hw_epcm_read(f->m, frame, &after));
+		if (!sgx1) {
+			assert_success(r);
+			c->check_sgx2(after);
+		} else if (c->enclu) {
+			assert_aex(f, r, SGX_VEC_GP);
+			assert_memory_equal(&before, &after, sizeof(before));
+		} else {
+			assert_gp(r);
+			assert_false(r.aex);
+			assert_memory_equal(&before, &after, sizeof(before));
+			/* a fault writes no return code: RAX holds the leaf number */
+			assert_int_equal(hw_lp_regs(f->lp)->rax, c->leaf);
+		}
+		fx_free(f);
+	}
+}
+
+static void test_sgx1_only_eaug_gp(void **state)
+{
+	(void)state;
+	for (int sgx1 = 0; sgx1 <= 1; sgx1++) {
+		struct fx *f = enclave_on(sgx1);
+		struct hw_epcm_entry e;
+		struct sgx_result r = fx_eaug(f, FX_HEAP);
+		assert_true(hw_epcm_read(f->m, f->next_frame - 1, &e));
+		if (sgx1) {
+			assert_gp(r);
+			assert_false(e.valid);
+		} else {
+			assert_success(r);
+			assert_true(e.valid && e.pending);
+		}
+		fx_free(f);
+	}
+}
+
+static void test_sgx1_only_emodpr_gp(void **state)
+{
+	(void)state;
+	sgx2_leaf_case(&(struct sgx2_case){ SGX_EMODPR, false, FX_DATA, run_emodpr, check_emodpr });
+}
+
+static void test_sgx1_only_emodt_gp(void **state)
+{
+	(void)state;
+	sgx2_leaf_case(&(struct sgx2_case){ SGX_EMODT, false, FX_DATA, run_emodt, check_emodt });
+}
+
 static void test_sgx1_only_eaccept_gp_aex(void **state)
 {
-	struct fx *f = *state;
-	assert_success(fx_enter(f, f->lp, FX_TCS));
-	assert_aex(f, fx_eaccept(f, f->lp, FX_DATA, FX_REG_RW | SGX_SECINFO_PR), SGX_VEC_GP);
+	(void)state;
+	sgx2_leaf_case(&(struct sgx2_case){ SGX_EACCEPT, true, FX_DATA, run_eaccept, check_eaccept });
 }
 
 static void test_sgx1_only_emodpe_gp_aex(void **state)
 {
-	struct fx *f = *state;
-	uint64_t flags = SGX_SECINFO_PT(SGX_PT_REG) | SGX_SECINFO_X;
-	assert_success(fx_enter(f, f->lp, FX_TCS));
-	assert_success(hw_lp_write(f->lp, FX_DATA + 0x40, &flags, sizeof(flags)));
-	assert_aex(f, hw_enclu(f->lp, SGX_EMODPE, FX_DATA + 0x40, FX_DATA + SGX_PAGE_SIZE, 0), SGX_VEC_GP);
-	assert_false(fx_epcm(f, FX_DATA + SGX_PAGE_SIZE).x);
+	(void)state;
+	sgx2_leaf_case(&(struct sgx2_case){ SGX_EMODPE, true, FX_DATA + SGX_PAGE_SIZE, run_emodpe, check_emodpe });
 }
 
 static void test_sgx1_only_eacceptcopy_gp_aex(void **state)
 {
-	struct fx *f = *state;
-	uint64_t flags = FX_REG_RX;
-	assert_success(fx_enter(f, f->lp, FX_TCS));
-	assert_success(hw_lp_write(f->lp, FX_DATA + 0x40, &flags, sizeof(flags)));
-	assert_aex(f, hw_enclu(f->lp, SGX_EACCEPTCOPY, FX_DATA + 0x40, FX_HEAP, FX_CODE), SGX_VEC_GP);
+	(void)state;
+	sgx2_leaf_case(&(struct sgx2_case){ SGX_EACCEPTCOPY, true, FX_HEAP, run_eacceptcopy, check_eacceptcopy });
 }
 
 static void test_undefined_encls_leaves_gp(void **state)
@@ -559,10 +644,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_epc_frame_lookup, fx_setup, fx_teardown),
 		cmocka_unit_test(test_epc_committed_only_when_used),
 		cmocka_unit_test(test_sgx1_only_eaug_gp),
-		cmocka_unit_test_setup_teardown(test_sgx1_only_emodpr_emodt_gp, setup_sgx1, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_sgx1_only_eaccept_gp_aex, setup_sgx1, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_sgx1_only_emodpe_gp_aex, setup_sgx1, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_sgx1_only_eacceptcopy_gp_aex, setup_sgx1, fx_teardown),
+		cmocka_unit_test(test_sgx1_only_emodpr_gp),
+		cmocka_unit_test(test_sgx1_only_emodt_gp),
+		cmocka_unit_test(test_sgx1_only_eaccept_gp_aex),
+		cmocka_unit_test(test_sgx1_only_emodpe_gp_aex),
+		cmocka_unit_test(test_sgx1_only_eacceptcopy_gp_aex),
 		cmocka_unit_test_setup_teardown(test_undefined_encls_leaves_gp, fx_setup_initialized, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_undefined_enclu_leaves_gp, fx_setup_initialized, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_enclu_mode_checks, fx_setup_initialized, fx_teardown),
