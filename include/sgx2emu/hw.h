@@ -142,6 +142,12 @@ void hw_lp_flush_tlb(struct hw_lp *lp);
  * Taking an interrupt inside an enclave is an AEX. */
 void hw_lp_post_interrupt(struct hw_lp *lp);
 struct sgx_result hw_lp_interrupt(struct hw_lp *lp);
+/* An IPI from another thread: an LP outside enclave mode takes it at once
+ * (TLB flushed, returns true); an LP in enclave mode gets it posted and takes
+ * it (AEX) at its next instruction boundary on its own thread (returns false;
+ * poll hw_lp_interrupt_pending to wait). */
+bool hw_lp_send_ipi(struct hw_lp *lp);
+bool hw_lp_interrupt_pending(const struct hw_lp *lp);
 
 /* Leaves: operands as in RBX, RCX, RDX; results also written to the LP's RAX,
  * RFLAGS (and RBX for EDBGRD, RCX for EENTER/ERESUME/EEXIT). */

@@ -240,6 +240,25 @@ void hw_lp_post_interrupt(struct hw_lp *lp)
 	atomic_store(&lp->pending_interrupt, 1);
 }
 
+bool hw_lp_send_ipi(struct hw_lp *lp)
+{
+	hw_lock(lp->m);
+	bool taken = !lp->in_enclave;
+	if (taken) {
+		lp->stats.interrupts++;
+		lp_tlb_flush(lp);
+	} else {
+		atomic_store(&lp->pending_interrupt, 1);
+	}
+	hw_unlock(lp->m);
+	return taken;
+}
+
+bool hw_lp_interrupt_pending(const struct hw_lp *lp)
+{
+	return atomic_load(&((struct hw_lp *)lp)->pending_interrupt) != 0;
+}
+
 struct sgx_result hw_lp_interrupt(struct hw_lp *lp)
 {
 	hw_lp_post_interrupt(lp);
