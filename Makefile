@@ -39,7 +39,7 @@ LDLIBS := -lcrypto -pthread
 TEST_LDLIBS := -lcmocka
 
 # Layers, bottom up.  Each directory only includes headers from below it.
-LIB_DIRS := src/hw src/hw/encls src/hw/enclu src/sign
+LIB_DIRS := src/hw src/hw/encls src/hw/enclu src/sign src/driver src/exec
 LIB_SRC := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TOOL_SRC := $(wildcard src/tools/*.c)

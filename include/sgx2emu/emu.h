@@ -1,0 +1,86 @@
+/*
+ * sgx2emu system API: the Linux SGX driver model on top of the hardware model,
+ * reached through calls that mirror the system calls a host program makes
+ * (open, ioctl, mmap, mprotect, munmap, close) and an entry function with the
+ * contract of __vdso_sgx_enter_enclave.  The uAPI structs and ioctl numbers
+ * are the system's <asm/sgx.h>.
+ *
+ * Addresses.  A simulated process's user addresses are host addresses: an
+ * anonymous emu_mmap() is a real host mapping at the same address, and user
+ * pointers passed to ioctls are read from host memory after the same checks
+ * the kernel makes.  A mapping of /dev/sgx_enclave reserves its host range
+ * (PROT_NONE) so nothing else can land there; enclave pages themselves are EPC
+ * frames reached through the process's simulated page table.
+ *
+ * Errors.  Every call returns what the system call returns (-1 / MAP_FAILED)
+ * and sets errno to what Linux would set.
+ */
+#ifndef SGX2EMU_EMU_H
+#define SGX2EMU_EMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <asm/sgx.h>
+
+#include "sgx2emu/hw.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct emu;          /* one emulated machine + kernel */
+struct emu_proc;     /* a process: address space (mm) and file table */
+struct emu_thread;   /* a thread of a process, running on one logical processor */
+
+struct emu_config {
+	struct hw_config hw;
+	unsigned reclaim_batch;     /* pages per reclaim batch (Linux SGX_NR_TO_SCAN = 16) */
+	unsigned low_watermark;     /* free frames below which reclaim starts (Linux 32) */
+	unsigned high_watermark;    /* ... and stops (Linux 64) */
+};
+
+void emu_config_defaults(struct emu_config *cfg);
+struct emu *emu_create(const struct emu_config *cfg);   /* NULL + errno */
+void emu_destroy(struct emu *emu);
+struct hw_machine *emu_machine(struct emu *emu);
+
+/* Processes */
+struct emu_proc *emu_proc_create(struct emu *emu);
+struct emu_proc *emu_fork(struct emu_proc *parent);     /* copies VMAs; enclave fds are shared */
+void emu_proc_exit(struct emu_proc *proc);              /* closes fds, unmaps everything */
+
+/* System calls of a process */
+int emu_open(struct emu_proc *proc, const char *path, int flags);  /* "/dev/sgx_enclave", "/dev/sgx_provision" */
+int emu_close(struct emu_proc *proc, int fd);
+int emu_ioctl(struct emu_proc *proc, int fd, unsigned long cmd, void *arg);
+void *emu_mmap(struct emu_proc *proc, void *addr, size_t len, int prot, int flags, int fd, off_t offset);
+int emu_mprotect(struct emu_proc *proc, void *addr, size_t len, int prot);
+int emu_munmap(struct emu_proc *proc, void *addr, size_t len);
+
+/* Threads.  A thread runs on a logical processor of its own while it exists
+ * (at most hw_config.nr_lps threads at once). */
+struct emu_thread *emu_thread_create(struct emu_proc *proc);    /* NULL + errno EAGAIN when no LP is free */
+void emu_thread_destroy(struct emu_thread *t);
+struct hw_lp *emu_thread_lp(struct emu_thread *t);
+/* The calling host thread's emulated thread (set by emu_thread_bind). */
+void emu_thread_bind(struct emu_thread *t);
+struct emu_thread *emu_current_thread(void);
+
+/* __vdso_sgx_enter_enclave for the calling host thread's bound emu_thread:
+ * same arguments, same return values, same use of struct sgx_enclave_run. */
+int emu_vdso_sgx_enter_enclave(unsigned long rdi, unsigned long rsi, unsigned long rdx, unsigned int function,
+			       unsigned long r8, unsigned long r9, struct sgx_enclave_run *run);
+/* The same on an explicit thread. */
+int emu_enter_enclave(struct emu_thread *t, unsigned long rdi, unsigned long rsi, unsigned long rdx,
+		      unsigned int function, unsigned long r8, unsigned long r9, struct sgx_enclave_run *run);
+
+/* Inspection of a process's view of one enclave page: VMA, PTE and EPCM. */
+int emu_inspect_page(struct emu_proc *proc, uint64_t addr, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

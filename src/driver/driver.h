@@ -1,0 +1,259 @@
+/*
+ * Internal structures of the Linux SGX driver model (see docs/driver.md and
+ * ../shared/spec/linux-driver.md §2).  Only src/driver/ and src/exec/ include
+ * this file.  Files:
+ *   system.c   emu_create/destroy, processes, fd table, threads and LPs
+ *   xarray.c   sparse index → pointer map (the kernel's xarray, simplified)
+ *   mm.c       address spaces: VMAs, mmap/mprotect/munmap/fork, page tables, cpumask
+ *   fault.c    the #PF path: VMA lookup, access_error, anonymous pages, dispatch to encl
+ *   epc.c      EPC frame allocator, LRU of reclaimable pages
+ *   encl.c     enclave objects, pages, may_map, the enclave VMA fault (incl. EAUG), release
+ *   ioctl.c    ioctl dispatch + CREATE, ADD_PAGES, INIT, PROVISION
+ *   ioctl_sgx2.c RESTRICT_PERMISSIONS, MODIFY_TYPES, REMOVE_PAGES
+ *   track.c    ETRACK + IPIs, cpumask of an enclave, PTE zapping across mms
+ *   reclaim.c  the reclaimer (EBLOCK/ETRACK/EWB), ELDU on demand, backing store
+ *
+ * Lock order (as Linux): mm->lock (mmap_lock) → encl->lock → emu->epc_lock →
+ * the hardware machine lock (inside hw_encls).  encl->lock is dropped around
+ * PTE zapping, which takes mm locks.
+ */
+#ifndef SGX2EMU_DRIVER_H
+#define SGX2EMU_DRIVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+
+#include "sgx2emu/emu.h"
+
+#define DRV_MAX_FDS 256
+#define DRV_FD_BASE 3
+
+/* ---- xarray.c: sparse map from a 64-bit index to a pointer ---- */
+struct xa {
+	void *root;             /* radix tree, 6 bits per level, height grows as needed */
+	unsigned height;
+	size_t nodes;           /* for memory accounting */
+};
+void xa_init(struct xa *xa);
+void xa_destroy(struct xa *xa);                       /* frees nodes, not the entries */
+void *xa_load(const struct xa *xa, uint64_t index);
+int xa_store(struct xa *xa, uint64_t index, void *entry);  /* 0, -ENOMEM; entry NULL erases */
+int xa_insert(struct xa *xa, uint64_t index, void *entry); /* 0, -EBUSY if present, -ENOMEM */
+void *xa_erase(struct xa *xa, uint64_t index);
+/* First entry with index in [*index, max]; updates *index.  NULL if none. */
+void *xa_find(const struct xa *xa, uint64_t *index, uint64_t max);
+size_t xa_bytes(const struct xa *xa);
+
+/* ---- mm.c ---- */
+#define DRV_VM_READ   PROT_READ
+#define DRV_VM_WRITE  PROT_WRITE
+#define DRV_VM_EXEC   PROT_EXEC
+#define DRV_VM_PROT   (DRV_VM_READ | DRV_VM_WRITE | DRV_VM_EXEC)
+
+enum drv_vma_flags {
+	DRV_VMA_SHARED = 1u << 0,
+	DRV_VMA_MAYEXEC = 1u << 1,   /* not from a noexec mount: ADD_PAGES sources need it */
+	DRV_VMA_SGX = 1u << 2,       /* a /dev/sgx_enclave mapping (vm_ops = sgx_vm_ops) */
+};
+
+struct drv_encl;
+
+struct drv_vma {
+	uint64_t start, end;         /* [start, end), page-aligned */
+	unsigned prot;               /* DRV_VM_* */
+	unsigned flags;              /* enum drv_vma_flags */
+	struct drv_encl *encl;       /* vm_private_data for SGX VMAs (NULL after a failed fork) */
+	struct drv_vma *next;        /* sorted by start */
+};
+
+struct drv_mm {
+	struct emu *emu;
+	pthread_rwlock_t lock;       /* mmap_lock */
+	struct drv_vma *vmas;
+	struct hw_pagetable *pt;
+	atomic_uint_fast64_t cpumask;   /* bit per LP that ran this mm (mm_cpumask) */
+	atomic_int users;
+	bool personality_read_implies_exec;
+};
+
+struct drv_mm *mm_create(struct emu *emu);
+void mm_put(struct drv_mm *mm);
+struct drv_vma *mm_find_vma(struct drv_mm *mm, uint64_t addr);     /* lock held */
+/* Zap the PTEs of [start, end) in this mm (lock held, read or write). */
+void mm_zap_range(struct drv_mm *mm, uint64_t start, uint64_t end);
+/* copy_from_user / copy_to_user: 0 or -EFAULT.  User memory is host memory;
+ * an address is valid if a VMA covers it or the host has it mapped. */
+int copy_from_user(struct drv_mm *mm, void *dst, uint64_t src, size_t len);
+int copy_to_user(struct drv_mm *mm, uint64_t dst, const void *src, size_t len);
+
+/* ---- fault.c ---- */
+enum drv_fault {
+	DRV_FAULT_NOPAGE = 0,   /* fixed (or nothing to do): retry the access */
+	DRV_FAULT_SIGSEGV,
+	DRV_FAULT_SIGBUS,
+	DRV_FAULT_OOM,
+};
+/* do_user_addr_fault for a #PF at addr with this error code, by a thread of mm. */
+enum drv_fault drv_handle_fault(struct drv_mm *mm, uint64_t addr, uint32_t error_code);
+
+/* ---- epc.c ---- */
+struct drv_page;
+struct drv_va_page;
+enum drv_epc_flags {
+	DRV_EPC_FREE = 1u << 0,
+	DRV_EPC_RECLAIMABLE = 1u << 1,   /* on the LRU (SGX_EPC_PAGE_RECLAIMER_TRACKED) */
+	DRV_EPC_VA = 1u << 2,
+};
+struct drv_epc_page {               /* struct sgx_epc_page */
+	uint32_t flags;
+	void *owner;                     /* struct drv_page *, struct drv_va_page * or NULL */
+	uint32_t lru_prev, lru_next;     /* frame numbers; HW_NO_FRAME ends the list */
+};
+/* Allocate a frame for owner.  reclaim: may run reclaim directly.  Returns the
+ * frame, or HW_NO_FRAME with *err = -ENOMEM (nothing reclaimable) / -EBUSY. */
+uint32_t epc_alloc(struct emu *emu, void *owner, bool reclaim, int *err);
+void epc_free(struct emu *emu, uint32_t frame);      /* EREMOVE must have been done */
+void epc_mark_reclaimable(struct emu *emu, uint32_t frame);
+int epc_unmark_reclaimable(struct emu *emu, uint32_t frame);  /* 0 or -EBUSY (being reclaimed) */
+uint64_t epc_kaddr(struct emu *emu, uint32_t frame);  /* host address for ENCLS operands */
+uint32_t epc_nr_free(struct emu *emu);
+
+/* ---- encl.c ---- */
+enum drv_encl_flags {               /* bits of drv_encl.flags (Linux SGX_ENCL_*) */
+	DRV_ENCL_IOCTL = 1u << 0,
+	DRV_ENCL_DEBUG = 1u << 1,
+	DRV_ENCL_CREATED = 1u << 2,
+	DRV_ENCL_INITIALIZED = 1u << 3,
+};
+enum drv_page_flags {
+	DRV_PAGE_BEING_RECLAIMED = 1u << 0,
+	DRV_PAGE_BUSY = 1u << 1,         /* remove / TCS conversion in progress: don't load */
+};
+
+struct drv_page {                    /* struct sgx_encl_page */
+	uint64_t addr;                   /* page-aligned linear address */
+	uint8_t vm_max_prot_bits;        /* DRV_VM_* */
+	uint8_t type;                    /* enum sgx_page_type, as the kernel believes */
+	uint8_t flags;                   /* enum drv_page_flags */
+	uint32_t epc_frame;              /* HW_NO_FRAME while evicted */
+	struct drv_va_page *va_page;     /* while evicted */
+	uint16_t va_slot;
+	struct drv_encl *encl;
+};
+
+struct drv_va_page {
+	uint32_t epc_frame;
+	uint64_t used[512 / 64];
+	struct drv_va_page *next;
+};
+
+struct drv_encl_mm {                 /* struct sgx_encl_mm */
+	struct drv_mm *mm;
+	struct drv_encl_mm *next;
+};
+
+struct drv_backing {                 /* one evicted page in the backing store */
+	uint8_t contents[4096];
+	struct sgx_pcmd pcmd;
+};
+
+struct drv_encl {
+	struct emu *emu;
+	pthread_mutex_t lock;
+	atomic_uint flags;               /* enum drv_encl_flags */
+	atomic_int refcount;
+	uint64_t base, size;
+	uint64_t attributes, attributes_mask;
+	struct drv_page secs;
+	struct xa pages;                 /* key: addr >> 12 */
+	uint64_t page_cnt;               /* pages incl. SECS, for VA accounting */
+	uint64_t secs_child_cnt;         /* resident children */
+	struct drv_va_page *va_pages;    /* head has a free slot */
+	pthread_mutex_t mm_lock;
+	struct drv_encl_mm *mm_list;
+	uint64_t mm_list_version;
+	struct xa backing;               /* key: page index ((addr - base) >> 12), SECS at size >> 12 */
+};
+
+struct drv_encl *encl_create(struct emu *emu);
+void encl_get(struct drv_encl *encl);
+void encl_put(struct drv_encl *encl);            /* last put releases (EREMOVE everything) */
+int encl_mm_add(struct drv_encl *encl, struct drv_mm *mm);   /* sgx_mmap / vma_open */
+void encl_mm_remove(struct drv_encl *encl, struct drv_mm *mm);
+/* sgx_encl_may_map: 0 or -EACCES */
+int encl_may_map(struct drv_encl *encl, uint64_t start, uint64_t end, unsigned prot, struct drv_mm *mm);
+/* sgx_vma_fault for an SGX VMA (mm lock held for read) */
+enum drv_fault encl_vma_fault(struct drv_mm *mm, struct drv_vma *vma, uint64_t addr);
+/* Load a page (ELDU it and its SECS if evicted), encl->lock held.  Returns the
+ * page or NULL with *err = -EFAULT (no entry) / -EBUSY (being reclaimed). */
+struct drv_page *encl_load_page(struct drv_encl *encl, uint64_t addr, int *err);
+/* Debug access (ptrace, /proc/pid/mem): bytes copied or -errno. */
+int encl_access(struct drv_encl *encl, uint64_t addr, void *buf, size_t len, bool write);
+
+/* ---- ioctl.c / ioctl_sgx2.c ---- */
+long encl_ioctl(struct emu_proc *proc, struct drv_encl *encl, unsigned long cmd, void *arg);
+long ioctl_restrict_permissions(struct emu_proc *proc, struct drv_encl *encl, void *arg);
+long ioctl_modify_types(struct emu_proc *proc, struct drv_encl *encl, void *arg);
+long ioctl_remove_pages(struct emu_proc *proc, struct drv_encl *encl, void *arg);
+
+/* ---- track.c ---- */
+uint64_t encl_cpumask(struct drv_encl *encl);      /* OR of mm cpumasks of live mms */
+int encl_etrack(struct drv_encl *encl);            /* ETRACK (+IPI, retry) then IPI; 0 or -EFAULT */
+void encl_zap_ptes(struct drv_encl *encl, uint64_t addr);   /* encl->lock NOT held */
+/* Send an IPI to every LP in mask and wait until each has taken it. */
+void emu_send_ipis(struct emu *emu, uint64_t mask);
+
+/* ---- reclaim.c ---- */
+int reclaim_pages(struct emu *emu, unsigned nr);   /* one batch; number reclaimed */
+void reclaim_direct(struct emu *emu);              /* sgx_reclaim_direct: batch if below low watermark */
+int encl_eldu(struct drv_encl *encl, struct drv_page *page);   /* 0 or -errno */
+int encl_load_secs(struct drv_encl *encl);         /* ELDU the SECS if evicted */
+int encl_grow(struct drv_encl *encl, bool reclaim);    /* VA accounting; 0, -EBUSY, -ENOMEM */
+void encl_shrink(struct drv_encl *encl);
+
+/* ---- system.c ---- */
+enum drv_file_kind { DRV_FILE_ENCLAVE, DRV_FILE_PROVISION };
+struct drv_file {
+	enum drv_file_kind kind;
+	struct drv_encl *encl;           /* DRV_FILE_ENCLAVE */
+	atomic_int refcount;
+};
+
+struct emu {
+	struct emu_config cfg;
+	struct hw_machine *m;
+	/* epc.c */
+	pthread_mutex_t epc_lock;
+	struct drv_epc_page *epc_pages;
+	uint32_t *free_frames;
+	uint32_t nr_free;
+	uint32_t lru_head, lru_tail;
+	/* LPs: threads own one each; ENCLS from a thread-less caller runs on kernel_lp */
+	pthread_mutex_t lp_lock;
+	bool lp_busy[HW_MAX_LPS];
+	struct hw_lp *kernel_lp;
+	/* enclaves alive, for the reclaimer's walk and teardown */
+	pthread_mutex_t encl_list_lock;
+};
+
+struct emu_proc {
+	struct emu *emu;
+	struct drv_mm *mm;
+	pthread_mutex_t files_lock;
+	struct drv_file *files[DRV_MAX_FDS];
+};
+
+struct exec_thread;   /* src/exec: enclave contexts of a thread */
+struct emu_thread {
+	struct emu_proc *proc;
+	struct hw_lp *lp;
+	unsigned lp_index;
+	struct exec_thread *exec;
+};
+
+/* The LP the kernel uses for ENCLS on behalf of the calling host thread. */
+struct hw_lp *emu_kernel_lp(struct emu *emu);
+struct drv_file *proc_file(struct emu_proc *proc, int fd);
+
+#endif

@@ -1,0 +1,2 @@
+/* STUB: to be implemented (see driver.h for the file map) */
+#include "driver.h"

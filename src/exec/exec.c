@@ -1,0 +1,2 @@
+/* STUB: model-mode execution, to be implemented */
+#include "../driver/driver.h"
