@@ -21,6 +21,10 @@
  *   EPCM.R = 0 and SECINFO gives W without R            #GP(0)
  *   else rights extended                                ok
  * A fault inside the enclave becomes an AEX (dispatcher).
+ *
+ * Decision: SECINFO.PT, PENDING, MODIFIED and PR are defined fields, not
+ * reserved ones; EMODPE reads only R/W/X and ignores the rest (SDM 2018).
+ * The target's ENCLAVEADDRESS is compared as in the SDM's re-check.
  */
 #include "../leaf.h"
 
