@@ -76,8 +76,9 @@ static inline void leaf_note(struct hw_lp *lp, const char *file, int line, const
 #define REQUIRE(cond, outcome) \
 	do { \
 		if (!(cond)) { \
+			struct sgx_result outcome_ = (outcome); \
 			leaf_note(lp, __FILE__, __LINE__, #cond); \
-			return (outcome); \
+			return outcome_; \
 		} \
 	} while (0)
 
