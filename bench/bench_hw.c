@@ -121,19 +121,24 @@ static bool write_secinfo(struct result *res, struct run *r, uint64_t flags)
 	return ok(res, "SECINFO write", hw_lp_write(r->f->lp, SECINFO_LA, &si, sizeof(si)));
 }
 
-/* Fresh heap frames mapped RW in the page table, PAGEINFOs for EAUG.  The
- * EPC memfd commits a frame on first write, which costs a host page fault
- * (microseconds in a VM): `warm` takes that fault now, outside the timing. */
+/* A fresh frame for la, mapped RW in the page table, and its PAGEINFO for
+ * EAUG.  The EPC memfd commits a frame on first write, which costs a host
+ * page fault (microseconds in a VM): `warm` takes that fault now, outside
+ * the timing. */
+static void prepare_page(struct run *r, unsigned i, uint64_t la, bool warm)
+{
+	r->la[i] = la;
+	r->frame[i] = fx_frame(r->f);
+	if (warm)
+		memset(r->frame[i], 0, SGX_PAGE_SIZE);
+	assert_int_equal(hw_pt_map(r->f->pt, la, r->frame[i], HW_PROT_R | HW_PROT_W), 0);
+	r->pageinfo[i] = (struct sgx_pageinfo){ .linaddr = la, .secs = fx_addr(r->f->secs) };
+}
+
 static void prepare_pages(struct run *r, unsigned n, bool warm)
 {
-	for (unsigned i = 0; i < n; i++) {
-		r->la[i] = FX_HEAP + i * SGX_PAGE_SIZE;
-		r->frame[i] = fx_frame(r->f);
-		if (warm)
-			memset(r->frame[i], 0, SGX_PAGE_SIZE);
-		assert_int_equal(hw_pt_map(r->f->pt, r->la[i], r->frame[i], HW_PROT_R | HW_PROT_W), 0);
-		r->pageinfo[i] = (struct sgx_pageinfo){ .linaddr = r->la[i], .secs = fx_addr(r->f->secs) };
-	}
+	for (unsigned i = 0; i < n; i++)
+		prepare_page(r, i, FX_HEAP + i * SGX_PAGE_SIZE, warm);
 }
 
 static bool eaug_eaccept(struct result *res, struct run *r, unsigned i)
@@ -183,7 +188,7 @@ static bool run_eaug_eaccept_cold(struct result *res, struct run *r, double *ns)
 }
 
 /* EMODPR (RW -> R) then ETRACK per page, as a driver restricting one page at a time. */
-static bool emodpr_pages(struct result *res, struct run *r, double *ns)
+static bool run_emodpr_etrack(struct result *res, struct run *r, double *ns)
 {
 	if (!setup_heap(res, r, cfg.pages) || !ok(res, "EEXIT", fx_exit(r->f, r->f->lp)))
 		return false;
@@ -197,16 +202,11 @@ static bool emodpr_pages(struct result *res, struct run *r, double *ns)
 	return true;
 }
 
-static bool run_emodpr_etrack(struct result *res, struct run *r, double *ns)
-{
-	return emodpr_pages(res, r, ns);
-}
-
 /* The enclave's half of a restriction: EACCEPT(PR) of each page. */
 static bool run_eaccept_pr(struct result *res, struct run *r, double *ns)
 {
 	double untimed;
-	if (!emodpr_pages(res, r, &untimed) || !ok(res, "EENTER", fx_enter(r->f, r->f->lp, FX_TCS)) ||
+	if (!run_emodpr_etrack(res, r, &untimed) || !ok(res, "EENTER", fx_enter(r->f, r->f->lp, FX_TCS)) ||
 	    !write_secinfo(res, r, SGX_SECINFO_PT(SGX_PT_REG) | SGX_SECINFO_R | SGX_SECINFO_PR))
 		return false;
 	double t0 = now_ns();
@@ -222,10 +222,7 @@ static bool run_eaccept_pr(struct result *res, struct run *r, double *ns)
 static bool accesses(struct result *res, struct run *r, double *ns, bool alternate)
 {
 	static const uint64_t la[2] = { FX_DATA, MISS_LA };
-	r->la[0] = MISS_LA;
-	r->frame[0] = fx_frame(r->f);
-	assert_int_equal(hw_pt_map(r->f->pt, MISS_LA, r->frame[0], HW_PROT_R | HW_PROT_W), 0);
-	r->pageinfo[0] = (struct sgx_pageinfo){ .linaddr = MISS_LA, .secs = fx_addr(r->f->secs) };
+	prepare_page(r, 0, MISS_LA, true);
 	if (!ok(res, "EENTER", fx_enter(r->f, r->f->lp, FX_TCS)) ||
 	    !write_secinfo(res, r, FX_REG_RW | SGX_SECINFO_PENDING) || !eaug_eaccept(res, r, 0))
 		return false;
