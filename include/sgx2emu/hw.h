@@ -148,6 +148,11 @@ struct sgx_result hw_lp_interrupt(struct hw_lp *lp);
  * poll hw_lp_interrupt_pending to wait). */
 bool hw_lp_send_ipi(struct hw_lp *lp);
 bool hw_lp_interrupt_pending(const struct hw_lp *lp);
+/* A posted IPI is still owed: the LP is in enclave mode and has not taken it
+ * yet.  Once false, the LP has left the enclave since the IPI (AEX or EEXIT):
+ * what the OS waits for after an IPI.  Reads the LP's state under the machine
+ * lock, so another thread may poll it. */
+bool hw_lp_ipi_outstanding(struct hw_lp *lp);
 
 /* Leaves: operands as in RBX, RCX, RDX; results also written to the LP's RAX,
  * RFLAGS (and RBX for EDBGRD, RCX for EENTER/ERESUME/EEXIT). */

@@ -259,6 +259,14 @@ bool hw_lp_interrupt_pending(const struct hw_lp *lp)
 	return atomic_load(&((struct hw_lp *)lp)->pending_interrupt) != 0;
 }
 
+bool hw_lp_ipi_outstanding(struct hw_lp *lp)
+{
+	hw_lock(lp->m);
+	bool owed = lp->in_enclave && atomic_load(&lp->pending_interrupt);
+	hw_unlock(lp->m);
+	return owed;
+}
+
 struct sgx_result hw_lp_interrupt(struct hw_lp *lp)
 {
 	hw_lp_post_interrupt(lp);
