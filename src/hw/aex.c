@@ -13,7 +13,7 @@
  */
 #include <string.h>
 
-#include "leaf.h"
+#include "enclu/entry.h"
 
 /*
  * EXITINFO (isa.md §2.6): valid for the exceptions the SDM reports to the
@@ -77,16 +77,8 @@ struct sgx_result hw_aex(struct hw_lp *lp, struct sgx_result exc)
 	r->rbp = urbp;
 	r->rflags = gpr->rflags & ~(HW_RFLAGS_CF | HW_RFLAGS_PF | HW_RFLAGS_AF | HW_RFLAGS_ZF | HW_RFLAGS_SF |
 				    HW_RFLAGS_OF | (1ull << 16) /* RF */);
-	r->fsbase = lp->outside_fsbase;
-	r->gsbase = lp->outside_gsbase;
-
 	tcs->cssa++;
-	tcs->state = 0;
-	lp->in_enclave = false;
-	lp->encl = NULL;
-	lp->tcs_frame = HW_NO_FRAME;
-	lp->ssa_last_page = NULL;
-	lp_tlb_flush(lp);
+	exit_enclave_mode(lp, tcs);
 	lp->stats.aex++;
 
 	exc.aex = true;

@@ -7,7 +7,7 @@
  * GPRs (RSP/RBP included) are not scrubbed or restored: that is enclave
  * software's job.  No return codes, no flags.
  */
-#include "../leaf.h"
+#include "entry.h"
 
 LEAF(enclu_eexit)
 {
@@ -17,13 +17,6 @@ LEAF(enclu_eexit)
 	struct sgx_tcs *tcs = (struct sgx_tcs *)epc_page_ptr(lp->m, lp->tcs_frame);
 	lp->regs.rip = rbx;
 	lp->regs.rcx = tcs->aep;
-	lp->regs.fsbase = lp->outside_fsbase;
-	lp->regs.gsbase = lp->outside_gsbase;
-	tcs->state = 0;
-	lp->in_enclave = false;
-	lp->encl = NULL;
-	lp->tcs_frame = HW_NO_FRAME;
-	lp->ssa_last_page = NULL;
-	lp_tlb_flush(lp);
+	exit_enclave_mode(lp, tcs);
 	return OK;
 }

@@ -107,3 +107,15 @@ void entry_commit(struct hw_lp *lp, uint64_t tcs_la, uint64_t aep, const struct 
 	lp->regs.gsbase = ctx->secs->base + ctx->tcs->ogsbase;
 	lp_tlb_flush(lp);
 }
+
+void exit_enclave_mode(struct hw_lp *lp, struct sgx_tcs *tcs)
+{
+	lp->regs.fsbase = lp->outside_fsbase;
+	lp->regs.gsbase = lp->outside_gsbase;
+	tcs->state = 0;
+	lp->in_enclave = false;
+	lp->encl = NULL;
+	lp->tcs_frame = HW_NO_FRAME;
+	lp->ssa_last_page = NULL;
+	lp_tlb_flush(lp);
+}

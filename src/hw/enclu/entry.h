@@ -18,6 +18,9 @@ struct entry_ctx {
  * and FS/GS bases instead of OENTRY. */
 struct sgx_result entry_checks(struct hw_lp *lp, uint64_t tcs_la, uint64_t aep, bool resume,
 			       struct entry_ctx *ctx);
+/* Enclave mode off (EEXIT, AEX): TCS inactive, outside FS/GS bases back,
+ * deregistered from the tracking epoch, TLB flushed. */
+void exit_enclave_mode(struct hw_lp *lp, struct sgx_tcs *tcs);
 /* Enclave mode on: TCS active with the AEP saved, FS/GS bases from the TCS
  * (outside ones saved), epoch registration, TLB flush. */
 void entry_commit(struct hw_lp *lp, uint64_t tcs_la, uint64_t aep, const struct entry_ctx *ctx);
