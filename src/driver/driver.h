@@ -242,9 +242,11 @@ struct emu_proc {
 	struct drv_mm *mm;
 	pthread_mutex_t files_lock;
 	struct drv_file *files[DRV_MAX_FDS];
+	_Atomic(struct exec_proc *) exec;   /* src/exec: entry registry, suspended enclave code */
 };
 
-struct exec_thread;   /* src/exec: enclave contexts of a thread */
+struct exec_proc;
+struct exec_thread;   /* unused: suspended enclave code belongs to the process (per TCS) */
 struct emu_thread {
 	struct emu_proc *proc;
 	struct hw_lp *lp;
@@ -255,5 +257,15 @@ struct emu_thread {
 /* The LP the kernel uses for ENCLS on behalf of the calling host thread. */
 struct hw_lp *emu_kernel_lp(struct emu *emu);
 struct drv_file *proc_file(struct emu_proc *proc, int fd);
+
+/* ---- src/exec (registry.c, vdso.c) ----
+ * system.c calls exec_proc_release from emu_proc_exit (frees the entry
+ * registry and any suspended enclave code) and exec_proc_fork from emu_fork
+ * (the child gets the parent's entry registry; 0 or -ENOMEM).
+ * Page table of a thread's LP: emu_enter_enclave sets it to proc->mm->pt
+ * (hw_lp_set_pagetable) before each EENTER/ERESUME it issues, so system.c need
+ * not; setting it when the thread is created or bound as well is harmless. */
+void exec_proc_release(struct emu_proc *proc);
+int exec_proc_fork(struct emu_proc *child, struct emu_proc *parent);
 
 #endif
