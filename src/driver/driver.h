@@ -118,6 +118,17 @@ void epc_mark_reclaimable(struct emu *emu, uint32_t frame);
 int epc_unmark_reclaimable(struct emu *emu, uint32_t frame);  /* 0 or -EBUSY (being reclaimed) */
 uint64_t epc_kaddr(struct emu *emu, uint32_t frame);  /* host address for ENCLS operands */
 uint32_t epc_nr_free(struct emu *emu);
+/* Called by emu_create (after emu->m exists) / emu_destroy: 0 or -ENOMEM. */
+int epc_init(struct emu *emu);
+void epc_destroy(struct emu *emu);
+/* Reclaimer's selection step: up to nr pages off the LRU head into frames[].
+ * Each returned page holds a new reference on its enclave (drop it with
+ * encl_put) and is "being reclaimed" (epc_unmark_reclaimable → -EBUSY) until
+ * epc_putback or epc_free.  Pages of an enclave being released are skipped
+ * and lose their RECLAIMABLE flag, so the release path frees them. */
+unsigned epc_isolate(struct emu *emu, uint32_t *frames, unsigned nr);
+void epc_putback(struct emu *emu, uint32_t frame);   /* isolated page → LRU tail */
+uint32_t epc_nr_reclaimable(struct emu *emu);        /* pages on the LRU (tests) */
 
 /* ---- encl.c ---- */
 enum drv_encl_flags {               /* bits of drv_encl.flags (Linux SGX_ENCL_*) */
@@ -190,8 +201,19 @@ enum drv_fault encl_vma_fault(struct drv_mm *mm, struct drv_vma *vma, uint64_t a
 struct drv_page *encl_load_page(struct drv_encl *encl, uint64_t addr, int *err);
 /* Debug access (ptrace, /proc/pid/mem): bytes copied or -errno. */
 int encl_access(struct drv_encl *encl, uint64_t addr, void *buf, size_t len, bool write);
+/* sgx_release, for the last close of a /dev/sgx_enclave file: drains mm_list
+ * (dropping each encl_mm's reference) and drops the file's reference.
+ * encl_mm_add takes one enclave reference per mm; the mm gives it back with
+ * encl_mm_remove when it exits (mmu_notifier release) or here. */
+void encl_file_release(struct drv_encl *encl);
+/* CPUID.12H.0:EAX[1] */
+bool drv_has_sgx2(struct emu *emu);
 
-/* ---- ioctl.c / ioctl_sgx2.c ---- */
+/* ---- ioctl.c / ioctl_sgx2.c ----
+ * arg is the user pointer given to emu_ioctl: handlers copy_from_user /
+ * copy_to_user it.  encl_ioctl does the SGX_ENCL_IOCTL test-and-set (EBUSY)
+ * and returns -ENOTTY for unknown commands; the SGX2 handlers check ENODEV
+ * (no SGX2) themselves, first, as Linux does. */
 long encl_ioctl(struct emu_proc *proc, struct drv_encl *encl, unsigned long cmd, void *arg);
 long ioctl_restrict_permissions(struct emu_proc *proc, struct drv_encl *encl, void *arg);
 long ioctl_modify_types(struct emu_proc *proc, struct drv_encl *encl, void *arg);
@@ -209,8 +231,17 @@ int reclaim_pages(struct emu *emu, unsigned nr);   /* one batch; number reclaime
 void reclaim_direct(struct emu *emu);              /* sgx_reclaim_direct: batch if below low watermark */
 int encl_eldu(struct drv_encl *encl, struct drv_page *page);   /* 0 or -errno */
 int encl_load_secs(struct drv_encl *encl);         /* ELDU the SECS if evicted */
-int encl_grow(struct drv_encl *encl, bool reclaim);    /* VA accounting; 0, -EBUSY, -ENOMEM */
-void encl_shrink(struct drv_encl *encl);
+/* VA accounting (sgx_encl_grow): one more page; a new VA page (EPA'd, at the
+ * head of va_pages) when page_cnt % 512 == 0.  0, -EBUSY, -ENOMEM, -EFAULT.
+ * reclaim = false: encl->lock held (the EAUG fault).  reclaim = true: encl->lock
+ * NOT held, since allocating may reclaim pages of this very enclave; the VA
+ * page is linked under encl->lock taken inside (CREATE, ADD_PAGES). */
+int encl_grow(struct drv_encl *encl, bool reclaim);
+void encl_shrink(struct drv_encl *encl);   /* page_cnt--, VA pages kept (REMOVE_PAGES) */
+/* Undo the encl_grow just made, on an error path (sgx_encl_shrink with the
+ * grown VA page): page_cnt-- and free the VA page that grow allocated, if it
+ * is still unused.  encl->lock held. */
+void encl_ungrow(struct drv_encl *encl);
 
 /* ---- system.c ---- */
 enum drv_file_kind { DRV_FILE_ENCLAVE, DRV_FILE_PROVISION };
