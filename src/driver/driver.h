@@ -55,6 +55,9 @@ enum drv_vma_flags {
 	DRV_VMA_SHARED = 1u << 0,
 	DRV_VMA_MAYEXEC = 1u << 1,   /* not from a noexec mount: ADD_PAGES sources need it */
 	DRV_VMA_SGX = 1u << 2,       /* a /dev/sgx_enclave mapping (vm_ops = sgx_vm_ops) */
+	DRV_VMA_MAYWRITE = 1u << 3,  /* VM_MAYWRITE: clear for a shared map of a file opened read-only */
+	DRV_VMA_NOHOST = 1u << 4,    /* inherited by fork: the host mapping is the parent's, never
+	                              * host-unmapped or host-mprotected through this mm */
 };
 
 struct drv_encl;
@@ -64,6 +67,7 @@ struct drv_vma {
 	unsigned prot;               /* DRV_VM_* */
 	unsigned flags;              /* enum drv_vma_flags */
 	struct drv_encl *encl;       /* vm_private_data for SGX VMAs (NULL after a failed fork) */
+	struct drv_file *file;       /* vm_file: SGX VMAs hold a file reference */
 	struct drv_vma *next;        /* sorted by start */
 };
 
@@ -73,13 +77,34 @@ struct drv_mm {
 	struct drv_vma *vmas;
 	struct hw_pagetable *pt;
 	atomic_uint_fast64_t cpumask;   /* bit per LP that ran this mm (mm_cpumask) */
-	atomic_int users;
+	atomic_int users;            /* mm_users: 0 = exiting (track.c skips it) */
+	atomic_int count;            /* mm_count: the struct itself; one for users > 0, one per
+	                              * enclave registration (mmgrab of the mmu notifier) */
+	pthread_mutex_t notif_lock;  /* innermost: guards notifiers */
+	struct drv_mm_encl *notifiers;   /* enclaves whose mm_list holds this mm */
 	bool personality_read_implies_exec;
 };
 
+/* An mmu notifier: this mm is on encl->mm_list (encl_mm_add succeeded).  It
+ * holds an mm_count reference so that an mm on some mm_list is never freed:
+ * track.c reads em->mm under encl->mm_lock. */
+struct drv_mm_encl {
+	struct drv_encl *encl;
+	struct drv_mm *mm;
+	struct drv_mm_encl *next;
+};
+
 struct drv_mm *mm_create(struct emu *emu);
+/* mmput: the last user tears the address space down (VMAs, PTEs, host
+ * mappings, mm_list registrations: encl_mm_remove). */
 void mm_put(struct drv_mm *mm);
-struct drv_vma *mm_find_vma(struct drv_mm *mm, uint64_t addr);     /* lock held */
+void mm_grab(struct drv_mm *mm);             /* mmgrab / mmdrop: the struct only */
+void mm_drop(struct drv_mm *mm);
+/* dup_mmap: the VMAs (SGX ones registered with their enclave, encl = NULL if
+ * that fails, as vma_open leaves it), an empty page table.  NULL + -errno. */
+struct drv_mm *mm_fork(struct drv_mm *parent, int *err);
+/* find_vma: the first VMA with end > addr (it may start above addr); lock held. */
+struct drv_vma *mm_find_vma(struct drv_mm *mm, uint64_t addr);
 /* Zap the PTEs of [start, end) in this mm (lock held, read or write). */
 void mm_zap_range(struct drv_mm *mm, uint64_t start, uint64_t end);
 /* copy_from_user / copy_to_user: 0 or -EFAULT.  User memory is host memory;
@@ -248,8 +273,13 @@ enum drv_file_kind { DRV_FILE_ENCLAVE, DRV_FILE_PROVISION };
 struct drv_file {
 	enum drv_file_kind kind;
 	struct drv_encl *encl;           /* DRV_FILE_ENCLAVE */
-	atomic_int refcount;
+	atomic_int refcount;             /* the fd table entries and the VMAs (vm_file) */
+	int f_flags;                     /* open flags: O_ACCMODE gives FMODE_READ/FMODE_WRITE */
 };
+void drv_file_get(struct drv_file *file);
+/* fput: the last reference releases the enclave (encl_file_release), after
+ * this mm's notifiers for it are unlinked.  Never called with an mm lock held. */
+void drv_file_put(struct drv_file *file);
 
 struct emu {
 	struct emu_config cfg;
@@ -287,6 +317,8 @@ struct emu_thread {
 
 /* The LP the kernel uses for ENCLS on behalf of the calling host thread. */
 struct hw_lp *emu_kernel_lp(struct emu *emu);
+/* The open file of fd, or NULL.  No reference is taken: valid during a system
+ * call of proc (a concurrent close by another thread is not modelled). */
 struct drv_file *proc_file(struct emu_proc *proc, int fd);
 
 /* ---- src/exec (registry.c, vdso.c) ----
