@@ -169,6 +169,10 @@ enum hw_access { HW_READ = 0, HW_WRITE = 1, HW_FETCH = 2 };
 struct sgx_result hw_lp_access(struct hw_lp *lp, uint64_t la, enum hw_access kind, uint8_t **host);
 struct sgx_result hw_lp_read(struct hw_lp *lp, uint64_t la, void *buf, size_t len);
 struct sgx_result hw_lp_write(struct hw_lp *lp, uint64_t la, const void *buf, size_t len);
+/* An exception raised by the code the LP runs (vector, error code, CR2), for
+ * code the model does not execute itself, e.g. #UD for model-mode enclave code
+ * with nothing registered at its entry.  Inside an enclave it is an AEX. */
+struct sgx_result hw_lp_exception(struct hw_lp *lp, uint8_t vector, uint32_t error_code, uint64_t address);
 
 /* Inspection.  Real hardware shows none of this; explaining a failed EACCEPT
  * is one reason sgx2emu exists. */

@@ -86,3 +86,24 @@ struct sgx_result hw_aex(struct hw_lp *lp, struct sgx_result exc)
 		exc.address &= SGX_PAGE_MASK;
 	return exc;
 }
+
+/*
+ * An exception raised by the code the LP runs, for software above the model
+ * whose "instructions" the model does not execute (model-mode enclave code:
+ * #UD where no code is registered).  A pending interrupt is taken first, as at
+ * any instruction boundary.  In enclave mode the exception is an AEX.
+ */
+struct sgx_result hw_lp_exception(struct hw_lp *lp, uint8_t vector, uint32_t error_code, uint64_t address)
+{
+	hw_lock(lp->m);
+	struct sgx_result r = lp_service(lp);
+	if (!r.aex) {
+		r = (struct sgx_result){ .vector = vector, .error_code = error_code, .address = address };
+		lp->why = (struct hw_why){ .what = "exception" };
+		leaf_note(lp, __FILE__, __LINE__, "code raised the exception");
+		if (lp->in_enclave)
+			r = hw_aex(lp, r);
+	}
+	hw_unlock(lp->m);
+	return r;
+}

@@ -1,2 +1,0 @@
-/* STUB: model-mode execution, to be implemented */
-#include "../driver/driver.h"
