@@ -105,6 +105,9 @@ void hw_pt_unmap(struct hw_pagetable *pt, uint64_t la);
 /* Returns true and fills host/prot when la is mapped. */
 bool hw_pt_lookup(const struct hw_pagetable *pt, uint64_t la, void **host_page, unsigned *prot);
 size_t hw_pt_bytes(const struct hw_pagetable *pt);
+/* The first page at or after *la, below end, whose entry holds a page (mapped,
+ * or kept without rights by hw_pt_protect(.., 0)): true and *la set to it. */
+bool hw_pt_next(const struct hw_pagetable *pt, uint64_t *la, uint64_t end);
 
 /* Logical processors */
 struct hw_regs {

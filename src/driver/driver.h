@@ -103,6 +103,11 @@ void mm_drop(struct drv_mm *mm);
 /* dup_mmap: the VMAs (SGX ones registered with their enclave, encl = NULL if
  * that fails, as vma_open leaves it), an empty page table.  NULL + -errno. */
 struct drv_mm *mm_fork(struct drv_mm *parent, int *err);
+/* Unlink mm's registration with encl, for the release of encl's file, under
+ * encl->mm_lock (so the mm, being on mm_list, is alive).  The entry keeps its
+ * mm_count reference until the caller, after encl_file_release has drained
+ * mm_list, does mm_drop(e->mm) and free(e).  NULL if the mm got there first. */
+struct drv_mm_encl *mm_encl_forget(struct drv_mm *mm, struct drv_encl *encl);
 /* find_vma: the first VMA with end > addr (it may start above addr); lock held. */
 struct drv_vma *mm_find_vma(struct drv_mm *mm, uint64_t addr);
 /* Zap the PTEs of [start, end) in this mm (lock held, read or write). */
@@ -277,6 +282,8 @@ struct drv_file {
 	int f_flags;                     /* open flags: O_ACCMODE gives FMODE_READ/FMODE_WRITE */
 };
 void drv_file_get(struct drv_file *file);
+/* fget: the open file of fd with a reference, or NULL (EBADF). */
+struct drv_file *drv_fget(struct emu_proc *proc, int fd);
 /* fput: the last reference releases the enclave (encl_file_release), after
  * this mm's notifiers for it are unlinked.  Never called with an mm lock held. */
 void drv_file_put(struct drv_file *file);
@@ -303,6 +310,7 @@ struct emu_proc {
 	struct drv_mm *mm;
 	pthread_mutex_t files_lock;
 	struct drv_file *files[DRV_MAX_FDS];
+	atomic_int nr_threads;           /* emu_proc_exit refuses a process with live threads */
 	_Atomic(struct exec_proc *) exec;   /* src/exec: entry registry, suspended enclave code */
 };
 

@@ -157,6 +157,35 @@ bool hw_pt_lookup(const struct hw_pagetable *pt, uint64_t la, void **host_page, 
 	return true;
 }
 
+/* Skips absent tables: walking a sparse 1 TiB range costs its mapped pages. */
+bool hw_pt_next(const struct hw_pagetable *pt, uint64_t *la, uint64_t end)
+{
+	uint64_t a = *la & SGX_PAGE_MASK;
+	uint64_t lim = end < (1ull << 47) ? end : (1ull << 47);
+
+	while (a < lim) {
+		struct pt_table *t = pt->root;
+		int level;
+		for (level = 3; level > 0; level--) {
+			uint64_t v = atomic_load_explicit(&t->e[level_index(a, level)], memory_order_acquire);
+			if (!(v & PTE_P))
+				break;
+			t = (struct pt_table *)(uintptr_t)(v & PTE_ADDR);
+		}
+		if (level > 0) {
+			uint64_t span = 1ull << (12 + 9 * level);
+			a = (a & ~(span - 1)) + span;
+			continue;
+		}
+		for (unsigned i = level_index(a, 0); i < 512 && a < lim; i++, a += SGX_PAGE_SIZE)
+			if (atomic_load_explicit(&t->e[i], memory_order_acquire) & PTE_ADDR) {
+				*la = a;
+				return true;
+			}
+	}
+	return false;
+}
+
 size_t hw_pt_bytes(const struct hw_pagetable *pt)
 {
 	return atomic_load((atomic_size_t *)&pt->tables) * sizeof(struct pt_table) + sizeof(*pt);
