@@ -46,6 +46,11 @@ TOOL_SRC := $(wildcard src/tools/*.c)
 TOOL_OBJ := $(TOOL_SRC:%.c=$(BUILD)/%.o)
 TEST_COMMON := $(wildcard tests/common/*.c)
 TEST_COMMON_OBJ := $(TEST_COMMON:%.c=$(BUILD)/%.o)
+# Support code of a test directory (its .c files not named test_*, e.g. the
+# conformance loader): one archive, so a test binary links only what it uses.
+TEST_SUPPORT_SRC := $(filter-out tests/common/%,$(foreach f,$(wildcard tests/*/*.c),$(if $(filter test_%,$(notdir $(f))),,$(f))))
+TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(BUILD)/%.o)
+TEST_SUPPORT_LIB := $(BUILD)/tests/libtestsupport.a
 TEST_SRC := $(wildcard tests/*/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(wildcard bench/bench_*.c)
@@ -67,19 +72,32 @@ $(STATIC_LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  AR      $@"; rm -f $@ && ar rcs $@ $^
 
+# -z defs: a symbol the library uses but nobody defines fails here, not in a
+# user's link (the static tests pull in only the objects they need).  Not under
+# sanitizers, whose runtime the library leaves to the executable.
+SHARED_LDFLAGS := $(if $(SAN),,-Wl,-z,defs)
 $(SHARED_LIB): $(LIB_OBJ)
-	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libsgx2emu.so.0 -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libsgx2emu.so.0 $(SHARED_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(CMD): $(TOOL_OBJ) $(STATIC_LIB)
 	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) -o $@ $(TOOL_OBJ) $(STATIC_LIB) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c $(TEST_COMMON_OBJ) $(STATIC_LIB)
+$(BUILD)/tests/%: tests/%.c $(TEST_COMMON_OBJ) $(TEST_SUPPORT_LIB) $(STATIC_LIB)
 	@mkdir -p $(dir $@)
-	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) -Itests -Isrc -MMD -MP -o $@ $< $(TEST_COMMON_OBJ) $(STATIC_LIB) $(TEST_LDLIBS) $(LDLIBS)
+	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) -Itests -Isrc -MMD -MP -o $@ $< $(TEST_COMMON_OBJ) $(TEST_SUPPORT_LIB) \
+		$(STATIC_LIB) $(TEST_LDLIBS) $(LDLIBS)
 
 $(BUILD)/tests/common/%.o: tests/common/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"; $(CC) $(ALL_CFLAGS) -Itests -Isrc -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"; $(CC) $(ALL_CFLAGS) -Itests -Isrc -MMD -MP -c $< -o $@
+
+$(TEST_SUPPORT_LIB): $(TEST_SUPPORT_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  AR      $@"; rm -f $@ && ar rcs $@ $^
 
 tests: $(TEST_BIN)
 
