@@ -26,6 +26,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "common/fixture.h"
 #include "driver/driver.h"
@@ -68,6 +69,7 @@ struct sx {
 /* Results of the enclave code, read by the host side after EEXIT. */
 static _Atomic uint64_t sx_rax, sx_value;
 static atomic_int sx_inside, sx_go;
+static atomic_int sx_spin_delay_us;   /* host time between two accesses of the spin */
 
 static inline void sx_code(struct encl_ctx *ctx)
 {
@@ -77,8 +79,11 @@ static inline void sx_code(struct encl_ctx *ctx)
 	switch (op) {
 	case SX_OP_SPIN_EACCEPT:
 		atomic_store(&sx_inside, 1);
-		while (!atomic_load(&sx_go))
+		while (!atomic_load(&sx_go)) {
 			(void)encl_read64(ctx, la);
+			if (atomic_load(&sx_spin_delay_us))
+				usleep((useconds_t)atomic_load(&sx_spin_delay_us));
+		}
 		/* fall through */
 	case SX_OP_EACCEPT: {
 		struct sgx_secinfo si = { .flags = arg };
