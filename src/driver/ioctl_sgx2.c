@@ -28,17 +28,10 @@
 #define PERM_MASK (SGX_SECINFO_R | SGX_SECINFO_W | SGX_SECINFO_X)   /* SGX_SECINFO_PERMISSION_MASK */
 #define PAGE_TYPE_MASK 0xffull                                      /* SGX_PAGE_TYPE_MASK */
 
-static bool cpu_has_sgx2(struct emu *emu)
-{
-	uint32_t r[4];
-	hw_cpuid(emu->m, 0x12, 0, r);
-	return r[0] & 2;   /* CPUID.12H.0:EAX[1] */
-}
-
 /* sgx_ioc_sgx2_ready */
 static long sgx2_ready(struct drv_encl *encl)
 {
-	if (!cpu_has_sgx2(encl->emu))
+	if (!drv_has_sgx2(encl->emu))
 		return -ENODEV;
 	if (!(atomic_load(&encl->flags) & DRV_ENCL_INITIALIZED))
 		return -EINVAL;
