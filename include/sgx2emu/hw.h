@@ -9,10 +9,12 @@
  * hw_epc_base()..+hw_epc_size().  ENCLU and enclave accesses run at CPL 3 and
  * use enclave linear addresses that are translated through the LP's page table.
  *
- * Concurrency.  Leaves and TLB fills are serialized by one machine lock, so
- * SGX_EPC_PAGE_CONFLICT / SGX_ENTRYEPOCH_LOCKED never arise.  A TLB hit takes
- * no lock.  An interrupt posted to another LP is taken at that LP's next leaf
- * or access (an instruction boundary), as on hardware.
+ * Concurrency.  Leaves and accesses are serialized by one machine lock, so
+ * SGX_EPC_PAGE_CONFLICT / SGX_ENTRYEPOCH_LOCKED never arise.  A TLB hit is
+ * also checked against the current PTE ∩ EPCM, only to count stale hits
+ * (hw_lp_stats); the access still goes through, as on hardware.  An
+ * interrupt posted to another LP is taken at that LP's next leaf or access
+ * (an instruction boundary).
  */
 #ifndef SGX2EMU_HW_H
 #define SGX2EMU_HW_H

@@ -109,6 +109,8 @@ static struct sgx_result check_access(struct hw_lp *lp, uint64_t la, enum hw_acc
 		leaf_note(lp, __FILE__, __LINE__, "fetch inside ELRANGE");
 		return leaf_gp();
 	}
+	if (lp->in_enclave)
+		out->prot &= (uint8_t)~HW_PROT_X; /* so a later fetch cannot hit this entry */
 	if (frame != HW_NO_FRAME) {
 		/* Abort-page semantics: reads all-ones, writes dropped. */
 		out->host = lp->m->abort_page;
@@ -120,8 +122,6 @@ static struct sgx_result check_access(struct hw_lp *lp, uint64_t la, enum hw_acc
 
 struct sgx_result lp_service(struct hw_lp *lp)
 {
-	if (atomic_exchange(&lp->pending_flush, 0))
-		lp_tlb_flush(lp);
 	if (atomic_exchange(&lp->pending_interrupt, 0)) {
 		lp->stats.interrupts++;
 		lp->why = (struct hw_why){ .what = "interrupt" };

@@ -52,7 +52,6 @@ struct hw_lp {
 	uint8_t *ssa_last_page;              /* host address of the last page of SSA frame[CSSA],
 					      * resolved and checked at entry as hardware does */
 	atomic_int pending_interrupt;
-	atomic_int pending_flush;
 	struct hw_tlb_entry tlb[HW_TLB_ENTRIES];
 	struct hw_lp_stats stats;
 	struct hw_why why;                   /* the check that decided the last outcome */

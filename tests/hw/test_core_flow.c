@@ -102,6 +102,24 @@ static void test_pending_page_faults_0x8007(void **state)
 	assert_int_equal(exinfo->errcd, 0x8007);
 }
 
+/* Outside ELRANGE an enclave may read and write normal memory but not fetch
+ * from it (#GP), also when a data access has already put the page in the TLB. */
+static void test_fetch_outside_elrange_after_read(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *host = fx_scratch(f, 3);
+	uint64_t la = 0x7000000;
+	assert_int_equal(hw_pt_map(f->pt, la, host, HW_PROT_R | HW_PROT_W | HW_PROT_X), 0);
+	host[5] = 0x5a;
+	assert_success(fx_enter(f, f->lp, FX_TCS));
+	uint8_t *p;
+	assert_success(hw_lp_access(f->lp, la + 5, HW_READ, &p));
+	assert_int_equal(*p, 0x5a);
+	struct sgx_result r = hw_lp_access(f->lp, la + 5, HW_FETCH, &p);
+	assert_gp(r);
+	assert_true(r.aex);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -109,6 +127,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_enter_read_write_exit, fx_setup_initialized, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_eaug_eaccept, fx_setup_initialized, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_pending_page_faults_0x8007, fx_setup_initialized, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_fetch_outside_elrange_after_read, fx_setup_initialized, fx_teardown),
 	};
 	return cmocka_run_group_tests_name("core flow", tests, NULL, NULL);
 }
