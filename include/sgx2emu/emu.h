@@ -70,7 +70,11 @@ void emu_thread_bind(struct emu_thread *t);
 struct emu_thread *emu_current_thread(void);
 
 /* __vdso_sgx_enter_enclave for the calling host thread's bound emu_thread:
- * same arguments, same return values, same use of struct sgx_enclave_run. */
+ * same arguments, same return values, same use of struct sgx_enclave_run.
+ * Model only: -ESRCH when no emu_thread is bound; -EINVAL for a NULL thread
+ * or run; -ENOMEM when no coroutine can be allocated for an EENTER.  The AEP
+ * and the return address the enclave sees are constants in the last,
+ * never-mappable page below 2^47 (src/exec/exec.h). */
 int emu_vdso_sgx_enter_enclave(unsigned long rdi, unsigned long rsi, unsigned long rdx, unsigned int function,
 			       unsigned long r8, unsigned long r9, struct sgx_enclave_run *run);
 /* The same on an explicit thread. */

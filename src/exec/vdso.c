@@ -104,11 +104,16 @@ static void start_ctx(struct emu_thread *t, struct exec_proc *xp, struct exec_tc
  * until it leaves: true for EEXIT, false for an AEX (in *aex).  fresh: the
  * context allocated before EENTER (NULL for ERESUME).
  */
-static bool run_code(struct emu_thread *t, struct exec_proc *xp, struct exec_tcs *xt, struct encl_ctx *fresh,
+static bool run_code(struct emu_thread *t, struct exec_proc *xp, uint64_t tcs, struct encl_ctx *fresh,
 		     struct sgx_result *aex)
 {
 	struct hw_regs *regs = hw_lp_regs(t->lp);
 	struct encl_ctx *ctx = fresh;
+	/* Looked up only now, so failed entries on bogus TCS addresses leave
+	 * nothing behind. */
+	struct exec_tcs *xt = exec_tcs_get(xp, tcs);
+	if (!xt)
+		out_of_memory();
 	pthread_mutex_lock(&xt->busy);
 	if (ctx) {
 		ctx->level = (unsigned)regs->rax;   /* EENTER: RAX = CSSA */
@@ -148,9 +153,6 @@ static int run_leaf(struct emu_thread *t, struct exec_proc *xp, uint32_t leaf, s
 	struct hw_lp *lp = t->lp;
 	struct hw_regs *regs = hw_lp_regs(lp);
 	uint64_t tcs = run->tcs;
-	struct exec_tcs *xt = exec_tcs_get(xp, tcs);
-	if (!xt)
-		return -ENOMEM;
 	for (;;) {
 		struct encl_ctx *fresh = NULL;
 		if (leaf == SGX_EENTER) {
@@ -172,7 +174,7 @@ static int run_leaf(struct emu_thread *t, struct exec_proc *xp, uint32_t leaf, s
 			return 0;
 		}
 		struct sgx_result aex;
-		if (run_code(t, xp, xt, fresh, &aex)) {
+		if (run_code(t, xp, tcs, fresh, &aex)) {
 			run->function = (uint32_t)regs->rax;
 			return 0;
 		}

@@ -539,6 +539,41 @@ static void test_resume_on_another_thread(void **state)
 	assert_int_equal(calls, 0);   /* continued, not restarted */
 }
 
+/* ---- Frames this layer did not save ---- */
+
+static void test_foreign_frame_is_ud_and_stale_slot_replaced(void **state)
+{
+	struct xf *x = *state;
+	struct hw_lp *lp = x->t[0].lp;
+	reg(x, fn_count);
+	calls = 0;
+	/* An AEX taken by raw leaves, outside src/exec: CSSA = 1, no coroutine. */
+	assert_true(sgx_ok(fx_enter(x->f, lp, FX_TCS)));
+	struct sgx_result r = hw_lp_interrupt(lp);
+	assert_true(r.aex);
+	assert_int_equal(cssa_of(x, FX_TCS), 1);
+	/* ERESUME restores RIP = BASE+OENTRY, but no suspended code is known
+	 * there: #UD, not a fresh start of the registered function. */
+	assert_int_equal(enter(x, 0, FX_TCS, SGX_ERESUME, 0), 0);
+	assert_exception(x, SGX_ERESUME, SGX_VEC_UD, 0, 0);
+	assert_int_equal(calls, 0);
+	assert_int_equal(cssa_of(x, FX_TCS), 1);
+	/* Raw ERESUME + EEXIT give frame 0 up behind exec's back: its slot is
+	 * stale, and the next EENTER at level 0 replaces it. */
+	hw_lp_regs(lp)->rip = FX_RETURN;
+	assert_true(sgx_ok(hw_enclu(lp, SGX_ERESUME, FX_TCS, FX_AEP, 0)));
+	assert_true(sgx_ok(fx_exit(x->f, lp)));
+	assert_int_equal(cssa_of(x, FX_TCS), 0);
+	clear_exception(x);
+	assert_int_equal(enter(x, 0, FX_TCS, SGX_EENTER, 0), 0);
+	assert_eexit(x);
+	assert_int_equal(calls, 1);
+	struct exec_proc *xp = atomic_load(&x->proc.exec);
+	struct exec_tcs *xt = exec_tcs_get(xp, FX_TCS);
+	for (unsigned i = 0; i < xt->nr_slots; i++)
+		assert_null(xt->slots[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -556,6 +591,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_encl_eexit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_on_another_thread, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_frame_is_ud_and_stale_slot_replaced, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -264,6 +264,15 @@ static void test_pte_fault_and_eresume(void **state)
 	put_addr(v, v->data_start, MAGIC2, SGX_EENTER);
 	assert_exception(v, SGX_ERESUME, SGX_VEC_PF, SGX_PFEC_P | SGX_PFEC_W | SGX_PFEC_U, v->data_start);
 	assert_int_equal(tcs_cssa(v, v->encl.encl_base), 1);
+	/* The AEX's synthetic state: RAX = ERESUME, RBX = TCS, RCX = AEP, the
+	 * untrusted RSP back, the other GPRs cleared. */
+	struct hw_regs *r = hw_lp_regs(emu_thread_lp(v->t));
+	assert_int_equal(r->rax, SGX_ERESUME);
+	assert_int_equal(r->rbx, v->encl.encl_base);
+	assert_int_equal(r->rcx, EXEC_AEP);
+	assert_int_equal(r->rip, EXEC_AEP);
+	assert_int_equal(r->rdi, 0);
+	assert_int_not_equal(r->rsp, 0);
 	/* NSSA = 1: TCS #1 cannot be entered again while suspended */
 	clear_exception(v);
 	struct encl_op_header nop = { ENCL_OP_NOP };
@@ -381,6 +390,14 @@ static void test_handler_on_eexit(void **state)
 	handler_ret = SGX_EEXIT;
 	assert_int_equal(call(v, &put, SGX_EENTER), -EINVAL);
 	assert_int_equal(handler_calls, 3);
+	/* Also after an exception on the ENCLU itself (ERESUME, CSSA = 0) */
+	handler_ret = -7;
+	assert_int_equal(call(v, &put, SGX_ERESUME), -7);
+	assert_int_equal(handler_calls, 4);
+	assert_exception(v, SGX_ERESUME, SGX_VEC_GP, 0, 0);
+	/* but not when the arguments are refused */
+	assert_int_equal(call(v, &put, 0), -EINVAL);
+	assert_int_equal(handler_calls, 4);
 }
 
 /* Fixes the PTE fault and asks for ERESUME; then 0 on the EEXIT. */
