@@ -110,6 +110,12 @@ size_t hw_pt_bytes(const struct hw_pagetable *pt);
 /* The first page at or after *la, below end, whose entry holds a page (mapped,
  * or kept without rights by hw_pt_protect(.., 0)): true and *la set to it. */
 bool hw_pt_next(const struct hw_pagetable *pt, uint64_t *la, uint64_t end);
+/* The accessed bit (x86 PTE bit 5): set by an LP's page walk when it
+ * translates la (a TLB hit does not walk), kept by hw_pt_protect, cleared by
+ * mapping anew.  test_and_clear: was the present entry at la accessed since
+ * the last call?  It does not flush any TLB (ptep_test_and_clear_young). */
+bool hw_pt_test_and_clear_young(struct hw_pagetable *pt, uint64_t la);
+bool hw_pt_young(const struct hw_pagetable *pt, uint64_t la);
 
 /* Logical processors */
 struct hw_regs {

@@ -167,6 +167,9 @@ struct sgx_result hw_lp_access(struct hw_lp *lp, uint64_t la, enum hw_access kin
 			return r;
 		}
 		*e = fill;
+		/* The walk that filled the TLB; the check of a TLB hit above is
+		 * the model's stale-entry detector, not a walk: it leaves A. */
+		pt_mark_accessed(lp->pt, la);
 		if (!(e->prot & access_prot(kind))) {
 			/* Only reachable for an abort-page fetch: no such access. */
 			e->vpn = UINT64_MAX;

@@ -116,6 +116,7 @@ static inline bool canonical(uint64_t x)
 			leaf_note(lp, __FILE__, __LINE__, "page tables map " #la); \
 			return tr_; \
 		} \
+		pt_mark_accessed(lp->pt, (la)); \
 	} while (0)
 
 static inline uint64_t secinfo_pt(uint64_t flags)

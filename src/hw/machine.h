@@ -120,6 +120,10 @@ bool enclave_has_lp_inside(struct hw_machine *m, const struct hw_enclave *e);
 struct sgx_result lp_translate(struct hw_lp *lp, uint64_t la, enum hw_access kind, uint8_t **host,
 			       uint32_t *frame);
 void lp_tlb_flush(struct hw_lp *lp);
+/* Set the accessed bit of the entry a walk for la used (pagetable.c): a TLB
+ * fill in hw_lp_access and the ENCLU operands (ENCLAVE_OPERAND) do; plain
+ * lp_translate does not, since the TLB-hit stale check uses it too. */
+void pt_mark_accessed(struct hw_pagetable *pt, uint64_t la);
 /* Take pending interrupt / flush requests; returns the AEX result if one happened. */
 struct sgx_result lp_service(struct hw_lp *lp);
 

@@ -15,6 +15,7 @@
 #define PTE_P   0x1ull
 #define PTE_RW  0x2ull
 #define PTE_US  0x4ull
+#define PTE_A   0x20ull
 #define PTE_NX  (1ull << 63)
 #define PTE_ADDR 0x000ffffffffff000ull
 
@@ -133,7 +134,11 @@ int hw_pt_protect(struct hw_pagetable *pt, uint64_t la, unsigned prot)
 	uint64_t v = atomic_load(slot);
 	if (!(v & PTE_ADDR))
 		return -ENOENT;
-	atomic_store_explicit(slot, make_pte((void *)(uintptr_t)(v & PTE_ADDR), prot), memory_order_release);
+	/* change_protection keeps the accessed bit (pte_modify) */
+	uint64_t nv = make_pte((void *)(uintptr_t)(v & PTE_ADDR), prot);
+	if ((v & PTE_A) && (nv & PTE_P))
+		nv |= PTE_A;
+	atomic_store_explicit(slot, nv, memory_order_release);
 	return 0;
 }
 
@@ -155,6 +160,36 @@ bool hw_pt_lookup(const struct hw_pagetable *pt, uint64_t la, void **host_page, 
 	if (prot)
 		*prot = HW_PROT_R | ((v & PTE_RW) ? HW_PROT_W : 0) | ((v & PTE_NX) ? 0 : HW_PROT_X);
 	return true;
+}
+
+/* The walk of an LP that translated la (a TLB fill, an ENCLU operand) sets the entry's
+ * accessed bit, as x86 does when it uses an entry for a translation; TLB hits
+ * do not walk, so they leave it alone.  Written only when clear, so hot pages
+ * do not keep dirtying the cache line. */
+void pt_mark_accessed(struct hw_pagetable *pt, uint64_t la)
+{
+	_Atomic uint64_t *slot = la < (1ull << 47) ? pt_slot(pt, la & SGX_PAGE_MASK, false) : NULL;
+	if (!slot)
+		return;
+	uint64_t v = atomic_load_explicit(slot, memory_order_relaxed);
+	if ((v & PTE_P) && !(v & PTE_A))
+		atomic_fetch_or_explicit(slot, PTE_A, memory_order_relaxed);
+}
+
+bool hw_pt_test_and_clear_young(struct hw_pagetable *pt, uint64_t la)
+{
+	_Atomic uint64_t *slot = la < (1ull << 47) ? pt_slot(pt, la & SGX_PAGE_MASK, false) : NULL;
+	if (!slot || !(atomic_load_explicit(slot, memory_order_relaxed) & PTE_A))
+		return false;
+	uint64_t old = atomic_fetch_and_explicit(slot, ~PTE_A, memory_order_relaxed);
+	return (old & (PTE_P | PTE_A)) == (PTE_P | PTE_A);
+}
+
+bool hw_pt_young(const struct hw_pagetable *pt, uint64_t la)
+{
+	_Atomic uint64_t *slot = la < (1ull << 47) ? pt_slot(pt, la & SGX_PAGE_MASK, false) : NULL;
+	uint64_t v = slot ? atomic_load_explicit(slot, memory_order_relaxed) : 0;
+	return (v & (PTE_P | PTE_A)) == (PTE_P | PTE_A);
 }
 
 /* Skips absent tables: walking a sparse 1 TiB range costs its mapped pages. */
