@@ -401,7 +401,8 @@ static void *mmap_anon(struct drv_mm *mm, uint64_t addr, uint64_t size, int prot
  * as given), address checks, mapping type and file mode checks, then the
  * driver's mmap (sgx_mmap: sgx_encl_may_map → EACCES, sgx_encl_mm_add).
  */
-static void *mmap_file(struct drv_mm *mm, struct drv_file *file, uint64_t addr, uint64_t size, int prot, int flags)
+static void *mmap_file(struct drv_mm *mm, struct drv_file *file, uint64_t addr, uint64_t size, int prot, int flags,
+		       uint64_t pgoff)
 {
 	bool noreplace = flags & MAP_FIXED_NOREPLACE;
 	bool fixed = (flags & MAP_FIXED) || noreplace;
@@ -446,6 +447,10 @@ static void *mmap_file(struct drv_mm *mm, struct drv_file *file, uint64_t addr, 
 		}
 	}
 	unsigned vflags = DRV_VMA_MAYEXEC | DRV_VMA_MAYWRITE;
+	/* file_mmap_ok: a character device's offsets end at ULONG_MAX, so a
+	 * "negative" offset is EOVERFLOW even where the offset is ignored */
+	if (!err && pgoff > (UINT64_MAX - size) >> 12)
+		err = EOVERFLOW;
 	if (!err) {
 		switch (flags & MAP_TYPE) {
 		case MAP_SHARED:
@@ -550,14 +555,12 @@ void *emu_mmap(struct emu_proc *proc, void *addr, size_t len, int prot, int flag
 		ret = fail(EINVAL);
 	else if (!size)
 		ret = fail(ENOMEM);
-	else if (pgoff + (size >> 12) < pgoff)
-		ret = fail(EOVERFLOW);
 	else {
 		if ((prot & PROT_READ) && mm->personality_read_implies_exec)
 			prot |= PROT_EXEC;
 		uint64_t a = (uint64_t)(uintptr_t)addr;
 		if (file)
-			ret = mmap_file(mm, file, a, size, prot, flags);
+			ret = mmap_file(mm, file, a, size, prot, flags, pgoff);
 		else
 			ret = mmap_anon(mm, a, size, prot, flags, offset);
 	}
