@@ -5,6 +5,7 @@
  * SGX bit), user copies, and /dev/sgx_enclave mappings (MAP_PRIVATE, file
  * modes, sgx_encl_may_map, PTEs of EPC frames, mm_list across fork).
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -815,6 +816,75 @@ static void test_encl_exit_then_close(void **state)
 	EVP_MD_CTX_free(e.mr.ctx);
 }
 
+/*
+ * Teardown races: a child exiting, the parent unmapping and closing, and a
+ * PTE zap walking mm_list, all at once.  Whoever drops the last file
+ * reference releases the enclave; every EPC frame comes back, and the
+ * sanitizers see no use of a freed mm or enclave.
+ */
+struct race {
+	struct efx *f;
+	struct efx_encl *e;
+	struct emu_proc *child;
+	struct drv_encl *encl;
+	pthread_barrier_t go;
+};
+
+static void *race_child_exit(void *p)
+{
+	struct race *r = p;
+	pthread_barrier_wait(&r->go);
+	emu_proc_exit(r->child);
+	return NULL;
+}
+
+static void *race_zap(void *p)
+{
+	struct race *r = p;
+	pthread_barrier_wait(&r->go);
+	for (int i = 0; i < 20; i++)
+		encl_zap_ptes(r->encl, r->e->base);
+	(void)encl_cpumask(r->encl);
+	encl_put(r->encl);
+	return NULL;
+}
+
+static void test_encl_teardown_races(void **state)
+{
+	struct efx *f = F(state);
+	uint32_t free0 = epc_nr_free(f->emu);
+	for (int round = 0; round < 30; round++) {
+		struct efx_encl e;
+		assert_int_equal(efx_encl_create(f, &e, 0x10000, ATTRS), 0);
+		assert_int_equal(efx_encl_add(f, &e, 0, PG, REG(SGX_SECINFO_R | SGX_SECINFO_W), NULL, false), 0);
+		assert_ptr_equal(efx_encl_map(f, &e, 0, PG, RW), efx_ptr(e.base));
+		assert_int_equal(drv_handle_fault(f->proc->mm, e.base, PF_U), DRV_FAULT_NOPAGE);
+		struct race r = { .f = f, .e = &e, .encl = proc_file(f->proc, e.fd)->encl };
+		r.child = emu_fork(f->proc);
+		assert_non_null(r.child);
+		assert_int_equal(drv_handle_fault(r.child->mm, e.base, PF_U | PF_W), DRV_FAULT_NOPAGE);
+		encl_get(r.encl);
+		pthread_barrier_init(&r.go, NULL, 3);
+		pthread_t a, b;
+		assert_int_equal(pthread_create(&a, NULL, race_child_exit, &r), 0);
+		assert_int_equal(pthread_create(&b, NULL, race_zap, &r), 0);
+		pthread_barrier_wait(&r.go);
+		if (round & 1) {
+			assert_int_equal(emu_close(f->proc, e.fd), 0);
+			assert_int_equal(emu_munmap(f->proc, efx_ptr(e.reservation), 2 * 0x10000), 0);
+		} else {
+			assert_int_equal(emu_munmap(f->proc, efx_ptr(e.reservation), 2 * 0x10000), 0);
+			assert_int_equal(emu_close(f->proc, e.fd), 0);
+		}
+		assert_int_equal(pthread_join(a, NULL), 0);
+		assert_int_equal(pthread_join(b, NULL), 0);
+		pthread_barrier_destroy(&r.go);
+		EVP_MD_CTX_free(e.mr.ctx);
+		assert_int_equal(epc_nr_free(f->emu), free0);
+		assert_null(f->proc->mm->notifiers);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -839,6 +909,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_encl_fork, efx_setup, efx_teardown),
 		cmocka_unit_test_setup_teardown(test_encl_lifetime, efx_setup, efx_teardown),
 		cmocka_unit_test_setup_teardown(test_encl_exit_then_close, efx_setup, efx_teardown),
+		cmocka_unit_test_setup_teardown(test_encl_teardown_races, efx_setup, efx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
