@@ -514,6 +514,28 @@ static void test_interrupt_inside(void **state)
 	assert_int_equal(get_addr(v, v->data_start), MAGIC2);
 }
 
+/* ---- fork: the child has the enclave mapped and the same code registered ---- */
+
+static void test_fork_child_enters(void **state)
+{
+	struct vf *v = *state;
+	struct emu_proc *child = emu_fork(v->proc);
+	assert_non_null(child);
+	struct emu_thread *ct = emu_thread_create(child);
+	assert_non_null(ct);
+	struct sgx_enclave_run run = { .tcs = v->encl.encl_base + 4096 };
+	struct encl_op_put_to_buf put = { { ENCL_OP_PUT_TO_BUFFER }, MAGIC2 };
+	assert_int_equal(emu_enter_enclave(ct, (uintptr_t)&put, 0, 0, SGX_EENTER, 0, 0, &run), 0);
+	assert_int_equal(run.function, SGX_EEXIT);
+	emu_thread_destroy(ct);
+	emu_proc_exit(child);
+	/* the same enclave: the parent reads what the child stored */
+	struct encl_op_get_from_buf get = { { ENCL_OP_GET_FROM_BUFFER }, 0 };
+	assert_int_equal(call(v, &get, SGX_EENTER), 0);
+	assert_eexit(v);
+	assert_int_equal(get.value, MAGIC2);
+}
+
 /* ---- Determinism: same inputs, same sequence ---- */
 
 static void run_script(struct vf *v)
@@ -567,6 +589,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_handler_reenters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interrupts_are_invisible, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interrupt_inside, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fork_child_enters, setup, teardown),
 		cmocka_unit_test(test_deterministic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
