@@ -81,6 +81,31 @@ int emu_vdso_sgx_enter_enclave(unsigned long rdi, unsigned long rsi, unsigned lo
 int emu_enter_enclave(struct emu_thread *t, unsigned long rdi, unsigned long rsi, unsigned long rdx,
 		      unsigned int function, unsigned long r8, unsigned long r9, struct sgx_enclave_run *run);
 
+/* The reclaimer (ksgxd) runs synchronously, on the calling thread: directly
+ * from EPC allocations that may reclaim (CREATE, ADD_PAGES), before each page
+ * of the SGX2 ioctls when free frames are below the low watermark, at the
+ * start of a page fault when they are below it, and when called here.  This
+ * call reclaims batches until the high watermark is reached, the LRU is
+ * empty, or it has scanned each page that was on the LRU once (a page
+ * accessed since the last scan gets a second chance); it returns the number
+ * of EPC frames it freed (an evicted SECS counts). */
+unsigned long emu_reclaim_to_high_watermark(struct emu *emu);
+/* Counters since emu_create. */
+struct emu_reclaim_stats {
+	uint64_t scanned;      /* pages taken off the LRU by the reclaimer */
+	uint64_t young;        /* ... and put back because a PTE had been accessed */
+	uint64_t eblock;       /* EBLOCKs */
+	uint64_t etrack;       /* ETRACKs issued because EWB said SGX_NOT_TRACKED */
+	uint64_t ipis;         /* IPI rounds sent because EWB still said SGX_NOT_TRACKED */
+	uint64_t not_tracked;  /* EWBs that returned SGX_NOT_TRACKED */
+	uint64_t ewb;          /* pages written back (SECS included) */
+	uint64_t ewb_secs;     /* ... of which SECS pages */
+	uint64_t ewb_failed;   /* pages that EWB could not write back (left resident) */
+	uint64_t eldu;         /* pages loaded back (SECS included) */
+	uint64_t eldu_secs;    /* ... of which SECS pages */
+};
+void emu_reclaim_stats(struct emu *emu, struct emu_reclaim_stats *out);
+
 /* Inspection of a process's view of one enclave page: VMA, PTE and EPCM. */
 int emu_inspect_page(struct emu_proc *proc, uint64_t addr, char *buf, size_t len);
 

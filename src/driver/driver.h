@@ -259,6 +259,12 @@ void emu_send_ipis(struct emu *emu, uint64_t mask);
 /* ---- reclaim.c ---- */
 int reclaim_pages(struct emu *emu, unsigned nr);   /* one batch; number reclaimed */
 void reclaim_direct(struct emu *emu);              /* sgx_reclaim_direct: batch if below low watermark */
+/* ksgxd, run synchronously by the caller at a point where it holds no lock
+ * (the start of a fault, the wait of a debug access): below the low watermark,
+ * reclaim until the high one is reached or nothing more can be freed. */
+void ksgxd_run(struct emu *emu);
+/* VA slots holding the version of an evicted page (tests); encl->lock held. */
+unsigned encl_va_slots_used(struct drv_encl *encl);
 int encl_eldu(struct drv_encl *encl, struct drv_page *page);   /* 0 or -errno */
 int encl_load_secs(struct drv_encl *encl);         /* ELDU the SECS if evicted */
 /* VA accounting (sgx_encl_grow): one more page; a new VA page (EPA'd, at the
@@ -288,9 +294,16 @@ struct drv_file *drv_fget(struct emu_proc *proc, int fd);
  * this mm's notifiers for it are unlinked.  Never called with an mm lock held. */
 void drv_file_put(struct drv_file *file);
 
+/* reclaim.c counters, read by emu_reclaim_stats (see emu.h for meanings) */
+struct drv_reclaim_stats {
+	atomic_uint_fast64_t scanned, young, eblock, etrack, ipis, not_tracked;
+	atomic_uint_fast64_t ewb, ewb_secs, ewb_failed, eldu, eldu_secs;
+};
+
 struct emu {
 	struct emu_config cfg;
 	struct hw_machine *m;
+	struct drv_reclaim_stats rstats;   /* reclaim.c; zero from calloc */
 	/* epc.c */
 	pthread_mutex_t epc_lock;
 	struct drv_epc_page *epc_pages;

@@ -396,6 +396,7 @@ static struct drv_page *reserve_page(struct drv_encl *encl, uint64_t addr, int *
 		if (*err != -EBUSY)
 			return page;
 		pthread_mutex_unlock(&encl->lock);
+		ksgxd_run(encl->emu);   /* no free frame for ELDU: reclaim.c */
 		sched_yield();
 	}
 }

@@ -103,6 +103,9 @@ enum drv_fault drv_handle_fault(struct drv_mm *mm, uint64_t addr, uint32_t error
 	if (addr >= (1ull << 47))
 		return DRV_FAULT_SIGSEGV;
 
+	/* ksgxd, woken by an EPC allocation below the low watermark, runs here
+	 * while no lock is held (reclaim.c), before this fault allocates. */
+	ksgxd_run(mm->emu);
 	pthread_rwlock_rdlock(&mm->lock);
 	struct drv_vma *vma = mm_find_vma(mm, addr);
 	if (!vma || vma->start > addr)
