@@ -525,16 +525,20 @@ void reclaim_direct(struct emu *emu)
 
 /*
  * ksgxd: woken below the low watermark, it reclaims up to the high one.
- * Decision: with a zero low watermark it still runs when no frame is free,
- * so that a fault that found none (NOPAGE) is not retried forever.
+ * Decision: the watermarks count as at least FAULT_FRAMES, the most one
+ * fault allocates without reclaim (an evicted SECS, the page, a VA page for
+ * an EAUG): with smaller ones (configurable, unlike Linux's 32 / 64) a fault
+ * could find too few frames, return NOPAGE, and be retried forever.
  */
+#define FAULT_FRAMES 3u
+
 void ksgxd_run(struct emu *emu)
 {
-	uint32_t free_frames = epc_nr_free(emu);
-	if (free_frames >= emu->cfg.low_watermark && free_frames > 0)
+	uint32_t low = emu->cfg.low_watermark > FAULT_FRAMES ? emu->cfg.low_watermark : FAULT_FRAMES;
+	uint32_t high = emu->cfg.high_watermark > low ? emu->cfg.high_watermark : low;
+	if (epc_nr_free(emu) >= low)
 		return;
-	uint32_t target = emu->cfg.high_watermark > free_frames ? emu->cfg.high_watermark : free_frames + 1;
-	reclaim_until(emu, target);
+	reclaim_until(emu, high);
 }
 
 unsigned long emu_reclaim_to_high_watermark(struct emu *emu)

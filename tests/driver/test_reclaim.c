@@ -525,6 +525,78 @@ static void test_watermarks(void **state)
 	r_free(r);
 }
 
+/*
+ * Watermarks below what one fault may need count as 3 (an evicted SECS, the
+ * page, a VA page): with both set to 0, ksgxd still runs below 3 free frames
+ * and reclaims (one batch) up to 3.  100 pages on 64 frames: 62 fit, 38 more
+ * take 3 batches of 16 (48 EWBs), 10 frames left.
+ */
+static void test_watermark_floor(void **state)
+{
+	(void)state;
+	struct emu_config c = cfg_of(64, 16, 0, 0);
+	struct r *r = r_new(&c, 0x400000);
+	r_build(r, 100 - N_FIXED);
+	assert_int_equal(stats(r).ewb, 48);
+	assert_int_equal(epc_nr_free(r->emu), 10);
+	for (unsigned i = 0; i < 8; i++)
+		assert_int_equal(fault(r, (uint64_t)i * PG, 0), DRV_FAULT_NOPAGE);
+	assert_int_equal(epc_nr_free(r->emu), 2);
+	assert_int_equal(stats(r).ewb, 48);
+	assert_int_equal(fault(r, 8 * PG, 0), DRV_FAULT_NOPAGE);
+	assert_int_equal(stats(r).ewb, 64);
+	assert_int_equal(stats(r).eldu, 9);
+	assert_int_equal(epc_nr_free(r->emu), 17);
+	assert_consistent(r);
+	r_free(r);
+}
+
+/* §7.2: the VA page an EAUG fault needs (every 512th page) cannot be
+ * allocated without reclaim: -EBUSY (the fault returns NOPAGE), the count
+ * unchanged; with a frame free it is EPA'd at the head of the list, and the
+ * error path's encl_ungrow gives an unused one back. */
+static void test_va_page_busy(void **state)
+{
+	(void)state;
+	struct emu_config c = cfg_of(64, 16, 8, 16);
+	struct r *r = r_new(&c, 0x400000);
+	r_build(r, 511 - N_FIXED);
+	static uint32_t held[64];
+	unsigned n = 0;
+	int err = 0;
+
+	pthread_mutex_lock(&r->encl->lock);
+	assert_int_equal(r->encl->page_cnt, 512);
+	struct drv_va_page *va0 = r->encl->va_pages;
+	assert_null(va0->next);
+	while ((held[n] = epc_alloc(r->emu, NULL, false, &err)) != HW_NO_FRAME)
+		n++;
+	assert_int_equal(err, -EBUSY);
+	assert_int_equal(encl_grow(r->encl, false), -EBUSY);
+	assert_int_equal(r->encl->page_cnt, 512);
+	assert_ptr_equal(r->encl->va_pages, va0);
+	assert_null(va0->next);
+	for (unsigned i = 0; i < n; i++)
+		epc_free(r->emu, held[i]);
+	uint32_t free_before = epc_nr_free(r->emu);
+	assert_int_equal(encl_grow(r->encl, false), 0);
+	assert_int_equal(r->encl->page_cnt, 513);
+	assert_ptr_not_equal(r->encl->va_pages, va0);
+	assert_ptr_equal(r->encl->va_pages->next, va0);
+	assert_int_equal(epc_nr_free(r->emu), free_before - 1);
+	struct hw_epcm_entry e;
+	assert_true(hw_epcm_read(r->emu->m, r->encl->va_pages->epc_frame, &e));
+	assert_true(e.valid);
+	assert_int_equal(e.pt, SGX_PT_VA);
+	encl_ungrow(r->encl);
+	assert_int_equal(r->encl->page_cnt, 512);
+	assert_ptr_equal(r->encl->va_pages, va0);
+	assert_int_equal(epc_nr_free(r->emu), free_before);
+	pthread_mutex_unlock(&r->encl->lock);
+	assert_consistent(r);
+	r_free(r);
+}
+
 /* ---- aging ---- */
 
 static void test_young_pages_get_a_second_chance(void **state)
@@ -932,6 +1004,8 @@ int main(void)
 		cmocka_unit_test(test_read_back_through_enclave),
 		cmocka_unit_test(test_read_back_debug),
 		cmocka_unit_test(test_watermarks),
+		cmocka_unit_test(test_watermark_floor),
+		cmocka_unit_test(test_va_page_busy),
 		cmocka_unit_test(test_young_pages_get_a_second_chance),
 		cmocka_unit_test(test_secs_evicted_last_and_reloaded_first),
 		cmocka_unit_test(test_eaug_with_secs_evicted),
