@@ -514,6 +514,95 @@ static void test_interrupt_inside(void **state)
 	assert_int_equal(get_addr(v, v->data_start), MAGIC2);
 }
 
+/* ---- Threads: two TCSs at once; one TCS raced for ---- */
+
+static pthread_barrier_t start;
+
+struct worker {
+	struct emu_thread *t;
+	uint64_t tcs, addr;
+	unsigned rounds, eexits, busy, bad;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct sgx_enclave_run run;
+	pthread_barrier_wait(&start);
+	for (unsigned i = 0; i < w->rounds; i++) {
+		struct encl_op_put_to_addr put = { { ENCL_OP_PUT_TO_ADDRESS }, w->addr ^ i, w->addr };
+		struct encl_op_get_from_addr get = { { ENCL_OP_GET_FROM_ADDRESS }, 0, w->addr };
+		memset(&run, 0, sizeof(run));
+		run.tcs = w->tcs;
+		if (emu_enter_enclave(w->t, (uintptr_t)&put, 0, 0, SGX_EENTER, 0, 0, &run)) {
+			w->bad++;
+			continue;
+		}
+		if (run.function != SGX_EEXIT) {
+			/* only a TCS another thread is in: EENTER's #GP */
+			if (run.function == SGX_EENTER && run.exception_vector == SGX_VEC_GP)
+				w->busy++;
+			else
+				w->bad++;
+			continue;
+		}
+		w->eexits++;
+		memset(&run, 0, sizeof(run));
+		run.tcs = w->tcs;
+		if (emu_enter_enclave(w->t, (uintptr_t)&get, 0, 0, SGX_EENTER, 0, 0, &run) == 0 &&
+		    run.function == SGX_EENTER && run.exception_vector == SGX_VEC_GP)
+			w->busy++;
+		else if (run.function != SGX_EEXIT || get.value != (w->addr ^ i))
+			w->bad++;
+	}
+	return NULL;
+}
+
+static void run_workers(struct vf *v, uint64_t tcs0, uint64_t tcs1, struct worker w[2])
+{
+	pthread_t th[2];
+	for (unsigned i = 0; i < 2; i++) {
+		w[i] = (struct worker){ .t = i ? emu_thread_create(v->proc) : v->t, .tcs = i ? tcs1 : tcs0,
+					.addr = v->data_start + 64 * i, .rounds = 300 };
+		assert_non_null(w[i].t);
+	}
+	pthread_barrier_init(&start, NULL, 2);
+	for (unsigned i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
+	for (unsigned i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&start);
+	emu_thread_destroy(w[1].t);
+}
+
+static void test_two_tcs_two_threads(void **state)
+{
+	struct vf *v = *state;
+	struct worker w[2];
+	run_workers(v, v->encl.encl_base, v->encl.encl_base + 4096, w);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(w[i].bad, 0);
+		assert_int_equal(w[i].busy, 0);
+		assert_int_equal(w[i].eexits, 300);
+	}
+}
+
+static void test_one_tcs_two_threads(void **state)
+{
+	struct vf *v = *state;
+	struct worker w[2];
+	/* Both on TCS #1: every call either runs to EEXIT or finds the TCS
+	 * active (#GP on EENTER); nothing else, and no bookkeeping is lost. */
+	run_workers(v, v->encl.encl_base, v->encl.encl_base, w);
+	for (unsigned i = 0; i < 2; i++)
+		assert_int_equal(w[i].bad, 0);
+	assert_true(w[0].eexits + w[1].eexits > 0);
+	assert_int_equal(tcs_cssa(v, v->encl.encl_base), 0);
+	struct encl_op_header nop = { ENCL_OP_NOP };
+	assert_int_equal(call(v, &nop, SGX_EENTER), 0);
+	assert_eexit(v);
+}
+
 /* ---- fork: the child has the enclave mapped and the same code registered ---- */
 
 static void test_fork_child_enters(void **state)
@@ -589,6 +678,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_handler_reenters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interrupts_are_invisible, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interrupt_inside, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_tcs_two_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_tcs_two_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fork_child_enters, setup, teardown),
 		cmocka_unit_test(test_deterministic),
 	};
