@@ -109,6 +109,24 @@ void emu_reclaim_stats(struct emu *emu, struct emu_reclaim_stats *out);
 /* Inspection of a process's view of one enclave page: VMA, PTE and EPCM. */
 int emu_inspect_page(struct emu_proc *proc, uint64_t addr, char *buf, size_t len);
 
+/* The driver's own memory for the enclave of fd (a /dev/sgx_enclave file of
+ * proc), by what each structure occupies (sizeof, allocator overhead not
+ * included): what a benchmark compares with Linux's per-page cost.  0, or -1
+ * with errno EBADF (no such fd) / EINVAL (not an enclave file, out NULL). */
+struct emu_encl_stats {
+	uint64_t pages;          /* enclave pages the driver tracks (SECS not counted) */
+	uint64_t resident;       /* ... of which hold an EPC frame */
+	uint64_t va_pages;       /* VA pages (EPC frames for eviction versions) */
+	uint64_t page_bytes;     /* pages * sizeof(struct drv_page) */
+	uint64_t xarray_bytes;   /* nodes of the page index and the backing-store index */
+	uint64_t va_bytes;       /* va_pages * the driver's VA page struct (the EPC frames not counted) */
+	uint64_t encl_bytes;     /* the enclave object and its mm list entries */
+	uint64_t pt_bytes;       /* proc's page tables (all its mappings, not only this enclave's) */
+	uint64_t backing_bytes;  /* evicted pages' contents + PCMD (Linux: shmem, not kernel memory) */
+	uint64_t metadata_bytes; /* page + xarray + va + encl + pt bytes */
+};
+int emu_encl_stats(struct emu_proc *proc, int fd, struct emu_encl_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

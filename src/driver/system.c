@@ -511,3 +511,59 @@ int emu_inspect_page(struct emu_proc *proc, uint64_t addr, char *buf, size_t len
 	pthread_rwlock_unlock(&mm->lock);
 	return o.n;
 }
+
+/*
+ * The driver's memory for one enclave.  Structures are counted by size, not
+ * by what the allocator rounds them to, so the figure compares with the
+ * kernel's per-page structures; page tables are the whole mm's, as only the
+ * mm has them.  Locks are taken one after the other (mm, then enclave), never
+ * nested, so this cannot deadlock with a fault or an ioctl.
+ */
+int emu_encl_stats(struct emu_proc *proc, int fd, struct emu_encl_stats *st)
+{
+	struct drv_file *file = proc_file(proc, fd);
+	if (!file) {
+		errno = EBADF;
+		return -1;
+	}
+	if (file->kind != DRV_FILE_ENCLAVE || !st) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct drv_encl *encl = file->encl;
+	memset(st, 0, sizeof(*st));
+
+	pthread_rwlock_rdlock(&proc->mm->lock);
+	st->pt_bytes = hw_pt_bytes(proc->mm->pt);
+	pthread_rwlock_unlock(&proc->mm->lock);
+
+	pthread_mutex_lock(&encl->lock);
+	uint64_t index = 0;
+	struct drv_page *page;
+	while ((page = xa_find(&encl->pages, &index, UINT64_MAX))) {
+		st->pages++;
+		if (page->epc_frame != HW_NO_FRAME)
+			st->resident++;
+		index++;
+	}
+	for (struct drv_va_page *va = encl->va_pages; va; va = va->next)
+		st->va_pages++;
+	index = 0;
+	while (xa_find(&encl->backing, &index, UINT64_MAX)) {
+		st->backing_bytes += sizeof(struct drv_backing);
+		index++;
+	}
+	st->xarray_bytes = xa_bytes(&encl->pages) + xa_bytes(&encl->backing);
+	pthread_mutex_unlock(&encl->lock);
+
+	st->encl_bytes = sizeof(*encl);
+	pthread_mutex_lock(&encl->mm_lock);
+	for (struct drv_encl_mm *em = encl->mm_list; em; em = em->next)
+		st->encl_bytes += sizeof(*em);
+	pthread_mutex_unlock(&encl->mm_lock);
+
+	st->page_bytes = st->pages * sizeof(struct drv_page);
+	st->va_bytes = st->va_pages * sizeof(struct drv_va_page);
+	st->metadata_bytes = st->page_bytes + st->xarray_bytes + st->va_bytes + st->encl_bytes + st->pt_bytes;
+	return 0;
+}
