@@ -56,6 +56,8 @@ struct sgx_result {
 	uint32_t error_code;   /* #PF error code (with SGX_PFEC_SGX for EPCM faults), #GP: 0 */
 	uint64_t address;      /* #PF linear address as the faulting code saw it */
 	uint64_t rax;          /* return code, or leaf output in RAX */
+	uint64_t rbx;          /* ENCLS: RBX after the leaf (EDBGRD's data), read under the
+				* machine lock so callers sharing an LP do not race on it */
 	bool zf, cf;
 };
 

@@ -433,7 +433,7 @@ int encl_access(struct drv_encl *encl, uint64_t addr, void *buf, size_t len, boo
 		struct hw_lp *lp = emu_kernel_lp(emu);
 		struct sgx_result r = hw_encls(lp, SGX_EDBGRD, 0, kaddr, 0);
 		uint8_t data[8];
-		uint64_t v = hw_lp_regs(lp)->rbx;
+		uint64_t v = r.rbx;
 		memcpy(data, &v, 8);
 		if (!sgx_ok(r)) {
 			ret = -EIO;

@@ -125,6 +125,8 @@ struct sgx_result hw_encls(struct hw_lp *lp, uint32_t leaf, uint64_t rbx, uint64
 		} else {
 			r = d->fn(lp, rbx, rcx, rdx);
 			write_back(lp, d, r);
+			if (r.vector == SGX_VEC_NONE)
+				r.rbx = lp->regs.rbx;
 		}
 	}
 	if (einit)

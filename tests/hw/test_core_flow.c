@@ -120,6 +120,20 @@ static void test_fetch_outside_elrange_after_read(void **state)
 	assert_true(r.aex);
 }
 
+/* EDBGRD's data comes back in the result, so kernel code sharing an LP
+ * between host threads need not read the LP's RBX after the lock is gone. */
+static void test_edbgrd_data_in_result(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *frame = hw_epc_page(f->m, fx_frame_of_la(f, FX_DATA));
+	uint64_t want;
+	memcpy(&want, frame + 8, 8);
+	struct sgx_result r = hw_encls(f->lp, SGX_EDBGRD, 0, fx_addr(frame + 8), 0);
+	assert_success(r);
+	assert_int_equal(r.rbx, want);
+	assert_int_equal(hw_lp_regs(f->lp)->rbx, want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -128,6 +142,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_eaug_eaccept, fx_setup_initialized, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_pending_page_faults_0x8007, fx_setup_initialized, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_fetch_outside_elrange_after_read, fx_setup_initialized, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_edbgrd_data_in_result, fx_setup_initialized, fx_teardown),
 	};
 	return cmocka_run_group_tests_name("core flow", tests, NULL, NULL);
 }
