@@ -662,6 +662,97 @@ static void test_isolated_page(void **state)
 	assert_int_equal(rm.count, PAGE);
 }
 
+/* ---- evicted pages come back first ---- */
+
+/* Reclaim until every page of the enclave, and then its SECS, is evicted. */
+static void evict_all(struct sx *s)
+{
+	for (int i = 0; i < 64 && s->encl->secs.epc_frame != HW_NO_FRAME; i++)
+		reclaim_pages(s->emu, 1024);
+	assert_int_equal(s->encl->secs.epc_frame, HW_NO_FRAME);
+	assert_int_equal(s->encl->secs_child_cnt, 0);
+}
+
+static bool resident(struct sx *s, uint64_t off)
+{
+	return sx_page(s, off)->epc_frame != HW_NO_FRAME;
+}
+
+/* sgx_encl_load_page: the ioctls ELDU the SECS and then the page, so
+ * restricting, retyping and removing work on evicted pages too. */
+static void test_evicted_pages(void **state)
+{
+	struct sx *s = *state;
+	struct sgx_enclave_restrict_permissions rp;
+	struct sgx_enclave_modify_types mt;
+	struct sgx_enclave_remove_pages rm;
+
+	evict_all(s);
+	assert_false(resident(s, SX_DATA));
+	assert_int_equal(sx_restrict(s, SX_DATA, 2 * PAGE, SGX_SECINFO_R, &rp), 0);
+	assert_int_equal(rp.count, 2 * PAGE);
+	assert_true(s->encl->secs.epc_frame != HW_NO_FRAME);
+	assert_true(resident(s, SX_DATA) && resident(s, SX_DATA + PAGE));
+	assert_false(resident(s, SX_DATA + 2 * PAGE));
+	assert_true(sx_epcm(s, SX_DATA).pr && !sx_epcm(s, SX_DATA).w);
+	assert_int_equal(s->encl->secs_child_cnt, 2);
+
+	evict_all(s);
+	assert_int_equal(sx_modt(s, SX_DATA + 2 * PAGE, PAGE, SGX_PT_TRIM, &mt), 0);
+	assert_int_equal(sx_epcm(s, SX_DATA + 2 * PAGE).pt, SGX_PT_TRIM);
+	/* the enclave accepts (its accesses load what it needs) */
+	assert_int_equal(sx_eaccept(s, SX_DATA + 2 * PAGE, TRIM_ACCEPT), SGX_SUCCESS);
+
+	/* an accepted TRIM page that was evicted is loaded, then removed */
+	evict_all(s);
+	uint64_t idx = (SX_DATA + 2 * PAGE) >> 12;
+	assert_non_null(xa_load(&s->encl->backing, idx));
+	uint32_t nr_free = epc_nr_free(s->emu);
+	assert_int_equal(sx_remove(s, SX_DATA + 2 * PAGE, PAGE, &rm), 0);
+	assert_int_equal(rm.count, PAGE);
+	assert_null(sx_page(s, SX_DATA + 2 * PAGE));
+	assert_null(xa_load(&s->encl->backing, idx));
+	/* the SECS came back for it and stays: the frame count shows it */
+	assert_true(s->encl->secs.epc_frame != HW_NO_FRAME);
+	assert_int_equal(s->encl->secs_child_cnt, 0);
+	assert_int_equal(epc_nr_free(s->emu), nr_free - 1);
+}
+
+/* Below the low watermark every page starts with a direct reclaim batch
+ * (sgx_reclaim_direct), which may evict pages of the very range being
+ * processed; each is loaded back when its turn comes. */
+static void test_reclaim_direct_each_page(void **state)
+{
+	(void)state;
+	struct emu_config cfg;
+	emu_config_defaults(&cfg);
+	cfg.hw.epc_bytes = 1024 * PAGE;
+	cfg.hw.nr_lps = 8;
+	struct sx *s = sx_new_with(&cfg, true);
+	struct sgx_enclave_restrict_permissions rp;
+	s->emu->cfg.low_watermark = 2048;   /* always "low" from now on */
+	s->emu->cfg.reclaim_batch = 4;
+
+	assert_int_equal(sx_restrict(s, SX_SSA, 6 * PAGE, SGX_SECINFO_R, &rp), 0);
+	assert_int_equal(rp.count, 6 * PAGE);
+	unsigned evicted = 0;
+	for (uint64_t off = SX_TCS; off < SX_HOLES; off += PAGE)
+		evicted += sx_page(s, off) && !resident(s, off);
+	assert_true(evicted > 0);
+	assert_int_equal(sx_restrict(s, SX_SSA, 6 * PAGE, 0, &rp), 0);
+	assert_int_equal(rp.count, 6 * PAGE);
+	s->emu->cfg.low_watermark = 0;
+	for (uint64_t off = SX_SSA; off < SX_SSA + 6 * PAGE; off += PAGE) {
+		pthread_mutex_lock(&s->encl->lock);
+		int err;
+		assert_non_null(encl_load_page(s->encl, sx_addr(s, off), &err));
+		pthread_mutex_unlock(&s->encl->lock);
+		struct hw_epcm_entry e = sx_epcm(s, off);
+		assert_true(e.pr && !e.r && !e.w && !e.x);
+	}
+	sx_free(s);
+}
+
 /* ---- another enclave's ioctl in flight ---- */
 
 static void test_concurrent_ioctl_ebusy(void **state)
@@ -696,6 +787,8 @@ int main(void)
 		T(test_busy_during_tcs_zap),
 		T(test_being_reclaimed_eagain),
 		T(test_isolated_page),
+		T(test_evicted_pages),
+		cmocka_unit_test(test_reclaim_direct_each_page),
 		T(test_concurrent_ioctl_ebusy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
