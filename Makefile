@@ -39,22 +39,19 @@ LDLIBS := -lcrypto -pthread
 TEST_LDLIBS := -lcmocka
 
 # Layers, bottom up.  Each directory only includes headers from below it.
-LIB_DIRS := src/hw src/hw/encls src/hw/enclu src/sign src/driver src/exec
+LIB_DIRS := src/hw src/hw/encls src/hw/enclu src/sign src/driver src/exec src/runtime
 LIB_SRC := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TOOL_SRC := $(wildcard src/tools/*.c)
 TOOL_OBJ := $(TOOL_SRC:%.c=$(BUILD)/%.o)
 TEST_COMMON := $(wildcard tests/common/*.c)
 TEST_COMMON_OBJ := $(TEST_COMMON:%.c=$(BUILD)/%.o)
-# Support code of a test directory (its .c files not named test_*, e.g. the
-# conformance loader, plus the selftests' test_encl.c, which keeps its
-# upstream name): one archive, so a test binary links only what it uses.
-TEST_SUPPORT_NAMED := tests/conformance/test_encl.c
-TEST_SUPPORT_SRC := $(filter-out tests/common/%,$(foreach f,$(wildcard tests/*/*.c),$(if $(filter test_%,$(notdir $(f))),,$(f)))) \
-	$(wildcard $(TEST_SUPPORT_NAMED))
+# Support code of a test directory (its .c files not named test_*): one
+# archive, so a test binary links only what it uses.
+TEST_SUPPORT_SRC := $(filter-out tests/common/%,$(foreach f,$(wildcard tests/*/*.c),$(if $(filter test_%,$(notdir $(f))),,$(f))))
 TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(BUILD)/%.o)
 TEST_SUPPORT_LIB := $(BUILD)/tests/libtestsupport.a
-TEST_SRC := $(filter-out $(TEST_SUPPORT_NAMED),$(wildcard tests/*/test_*.c))
+TEST_SRC := $(wildcard tests/*/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)

@@ -9,7 +9,7 @@
  * Machine.  Each test gets a fresh machine + kernel, one process and one
  * thread bound to the calling host thread (upstream forks a child per test).
  * FIXTURE_SETUP is empty upstream, so each test builds its enclave itself with
- * setup_test_encl (conformance/loader.h) and the heap size it wants.  The two
+ * setup_test_encl (sgx2emu/selftest.h) and the heap size it wants.  The two
  * oversubscribed tests run on a small EPC (OVERSUB_EPC_BYTES, two sections so
  * get_total_epc_mem's walk adds them up): the heap is the whole EPC, so the
  * enclave only fits because the reclaimer evicts pages (EWB) while it is
@@ -36,7 +36,7 @@
 #include <sys/mman.h>
 
 #include "common/fixture.h"
-#include "conformance/loader.h"
+#include "sgx2emu/selftest.h"
 #include "sgx2emu/emu.h"
 
 #ifndef SELFTESTS_SGX1

@@ -12,7 +12,7 @@
 #include <sys/mman.h>
 
 #include "common/fixture.h"
-#include "conformance/loader.h"
+#include "sgx2emu/selftest.h"
 #include "driver/driver.h"
 #include "exec/exec.h"
 

@@ -16,7 +16,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "conformance/test_encl.h"
+#include "sgx2emu/selftest.h"
 
 /* ---- enclave stack ---- */
 

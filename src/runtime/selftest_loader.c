@@ -1,5 +1,5 @@
 /*
- * Loader of the model-mode test enclave through the system API, step for step
+ * Loader of the model-mode selftest enclave through the system API, step for step
  * as the selftests' load.c / main.c (kernel-selftests.md §3, §4, §8), written
  * from that description.
  */
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "conformance/loader.h"
+#include "sgx2emu/selftest.h"
 #include "sgx2emu/sign.h"
 
 static EVP_PKEY *sign_key;
