@@ -95,6 +95,14 @@ bool hw_epcm_read(const struct hw_machine *m, uint32_t frame, struct hw_epcm_ent
 /* SECS hidden state, for inspection: enclave ID, initialized flag, tracking epochs. */
 bool hw_secs_info(const struct hw_machine *m, uint32_t secs_frame, uint64_t *eid, bool *initialized,
 		  uint64_t *epoch, uint64_t *tracked_epoch);
+/* Model housekeeping, no hardware counterpart: the OS dropped the sealed blob
+ * of an evicted SECS (enclave released while its SECS was out of the EPC), so
+ * the enclave's hidden state (kept by EID, see src/hw/machine.h) can never be
+ * reloaded and is freed.  Returns false if eid is unknown or its SECS is
+ * resident (EREMOVE frees that one). */
+bool hw_discard_evicted_secs(struct hw_machine *m, uint64_t eid);
+/* Enclaves whose hidden SECS state the model holds (resident or evicted). */
+unsigned hw_nr_enclaves(struct hw_machine *m);
 
 /* Page tables: 4-level radix tree, x86 PTE bits.  The host address of the mapped
  * page plays the physical address.  Changing a PTE does not flush any TLB. */

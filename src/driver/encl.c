@@ -116,6 +116,10 @@ static void encl_release(struct drv_encl *encl)
 	index = 0;
 	struct drv_backing *b;
 	while ((b = xa_find(&encl->backing, &index, UINT64_MAX))) {
+		/* The SECS's blob is dropped for good: let the model free the
+		 * hidden state it keeps for the EID the blob carries. */
+		if (index == encl->size >> 12)
+			hw_discard_evicted_secs(emu->m, b->pcmd.enclave_id);
 		free(b);
 		index++;
 	}

@@ -59,6 +59,27 @@ void enclave_free(struct hw_machine *m, struct hw_enclave *e)
 	free(e);
 }
 
+bool hw_discard_evicted_secs(struct hw_machine *m, uint64_t eid)
+{
+	hw_lock(m);
+	struct hw_enclave *e = enclave_by_eid(m, eid);
+	bool evicted = e && e->secs_frame == HW_NO_FRAME;
+	if (evicted)
+		enclave_free(m, e);
+	hw_unlock(m);
+	return evicted;
+}
+
+unsigned hw_nr_enclaves(struct hw_machine *m)
+{
+	unsigned n = 0;
+	hw_lock(m);
+	for (struct hw_enclave *e = m->enclaves; e; e = e->next)
+		n++;
+	hw_unlock(m);
+	return n;
+}
+
 static bool lp_inside_since_or_before(struct hw_machine *m, const struct hw_enclave *e, uint64_t epoch)
 {
 	for (unsigned i = 0; i < m->nr_lps; i++) {

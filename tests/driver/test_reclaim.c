@@ -715,6 +715,23 @@ static void test_secs_evicted_last_and_reloaded_first(void **state)
 	r_free(r);
 }
 
+/* Releasing an enclave whose SECS is evicted drops the SECS blob, and the
+ * model's hidden state for it goes too (no leak per discarded enclave). */
+static void test_release_with_secs_evicted(void **state)
+{
+	(void)state;
+	struct r *r = small_enclave(256, true);
+	struct hw_machine *m = r->emu->m;
+	assert_int_equal(hw_nr_enclaves(m), 1);
+	emu_reclaim_to_high_watermark(r->emu);
+	assert_false(secs_resident(r));
+	assert_int_equal(hw_nr_enclaves(m), 1);   /* kept by EID while evicted */
+	assert_int_equal(emu_close(r->proc, r->fd), 0);
+	assert_int_equal(emu_munmap(r->proc, (void *)(uintptr_t)r->base, r->size), 0);
+	assert_int_equal(hw_nr_enclaves(m), 0);
+	r_free(r);
+}
+
 /* §7.1: EAUG on fault in an enclave whose SECS is evicted reloads it first. */
 static void test_eaug_with_secs_evicted(void **state)
 {
@@ -1015,6 +1032,7 @@ int main(void)
 		cmocka_unit_test(test_ewb_etrack_ipi_with_lp_inside),
 		cmocka_unit_test(test_ewb_without_lp_inside),
 		cmocka_unit_test(test_nothing_reclaimable),
+		cmocka_unit_test(test_release_with_secs_evicted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -419,6 +419,24 @@ static void test_round_trip_secs(void **state)
 	assert_success(fx_exit(f, f->lp));
 }
 
+/* An OS that drops an evicted SECS's blob tells the model, which frees the
+ * hidden state kept by EID: the blob then no longer loads. */
+static void test_discard_evicted_secs(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *va = new_va(f);
+	uint64_t eid = eid_of(f);
+	uint64_t old_secs = secs_addr(f);
+	assert_false(hw_discard_evicted_secs(f->m, eid)); /* resident: EREMOVE's job */
+	for (unsigned i = 0; i < NR_CHILDREN; i++)
+		evict(f, children[i].la, &child_blobs[i], slot_addr(va, i));
+	assert_success(ewb(f, &blobs[0], old_secs, slot_addr(va, 511)));
+	assert_true(hw_discard_evicted_secs(f->m, eid));
+	assert_false(hw_discard_evicted_secs(f->m, eid));
+	assert_rc(eld(f, SGX_ELDU, &blobs[0], 0, 0, fx_addr(fx_frame(f)), slot_addr(va, 511)),
+		  SGX_MAC_COMPARE_FAIL);
+}
+
 static void test_round_trip_va_page(void **state)
 {
 	struct fx *f = *state;
@@ -822,6 +840,7 @@ int main(void)
 		T(test_round_trip_tcs),
 		T(test_round_trip_trim_page),
 		T(test_round_trip_secs),
+		T(test_discard_evicted_secs),
 		T(test_round_trip_va_page),
 		T(test_replayed_blob_fails),
 		T(test_tampered_blob_fails),
