@@ -25,7 +25,9 @@
 
 #include <asm/sgx.h>
 
+#include "sgx2emu/counters.h"
 #include "sgx2emu/hw.h"
+#include "sgx2emu/policy.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -40,6 +42,8 @@ struct emu_config {
 	unsigned reclaim_batch;     /* pages per reclaim batch (Linux SGX_NR_TO_SCAN = 16) */
 	unsigned low_watermark;     /* free frames below which reclaim starts (Linux 32) */
 	unsigned high_watermark;    /* ... and stops (Linux 64) */
+	enum emu_policy policy;     /* default for new enclaves (EMU_POLICY_UPSTREAM) */
+	struct emu_switches switches;
 };
 
 void emu_config_defaults(struct emu_config *cfg);

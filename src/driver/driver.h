@@ -175,6 +175,7 @@ enum drv_page_flags {
 struct drv_page {                    /* struct sgx_encl_page */
 	uint64_t addr;                   /* page-aligned linear address */
 	uint8_t vm_max_prot_bits;        /* DRV_VM_* */
+	uint8_t vm_run_prot_bits;        /* policy v2: the kernel's copy of the EPCM rights */
 	uint8_t type;                    /* enum sgx_page_type, as the kernel believes */
 	uint8_t flags;                   /* enum drv_page_flags */
 	uint32_t epc_frame;              /* HW_NO_FRAME while evicted */
@@ -206,6 +207,8 @@ struct drv_encl {
 	atomic_int refcount;
 	uint64_t base, size;
 	uint64_t attributes, attributes_mask;
+	enum emu_policy policy;          /* from emu_config, or SGX2EMU_IOC_SET_POLICY before CREATE */
+	struct emu_switches sw;
 	struct drv_page secs;
 	struct xa pages;                 /* key: addr >> 12 */
 	uint64_t page_cnt;               /* pages incl. SECS, for VA accounting */
@@ -303,6 +306,7 @@ struct drv_reclaim_stats {
 struct emu {
 	struct emu_config cfg;
 	struct hw_machine *m;
+	struct emu_counters counters;    /* EMU_COUNT(): relaxed atomic adds from any thread */
 	struct drv_reclaim_stats rstats;   /* reclaim.c; zero from calloc */
 	/* epc.c */
 	pthread_mutex_t epc_lock;
@@ -335,6 +339,9 @@ struct emu_thread {
 	unsigned lp_index;
 	struct exec_thread *exec;
 };
+
+#define EMU_COUNT(emu, field) __atomic_fetch_add(&(emu)->counters.field, 1, __ATOMIC_RELAXED)
+#define EMU_COUNT_N(emu, field, n) __atomic_fetch_add(&(emu)->counters.field, (n), __ATOMIC_RELAXED)
 
 /* The LP the kernel uses for ENCLS on behalf of the calling host thread. */
 struct hw_lp *emu_kernel_lp(struct emu *emu);

@@ -44,6 +44,8 @@ struct drv_encl *encl_create(struct emu *emu)
 	pthread_mutex_init(&encl->mm_lock, NULL);
 	atomic_init(&encl->flags, 0);
 	atomic_init(&encl->refcount, 1);
+	encl->policy = emu->cfg.policy;
+	encl->sw = emu->cfg.switches;
 	encl->secs.epc_frame = HW_NO_FRAME;
 	encl->secs.type = SGX_PT_SECS;
 	encl->secs.encl = encl;
