@@ -1,6 +1,6 @@
 /*
- * The sgx2emu command.  Subcommands grow with the layers: today the hardware
- * model's demo and CPUID; the driver, scenarios and policy comparison follow.
+ * The sgx2emu command.  Subcommands grow with the layers: the hardware
+ * model's demo and CPUID, scenarios (run); policy comparison follows.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +16,9 @@ static void usage(FILE *out)
 		     "                     EREMOVE, showing each outcome, why, and the EPCM (the default)\n"
 		     "  cpuid [--sgx1] [--epc-mib N] [--sections N]\n"
 		     "                     the emulated CPUID leaf 0x12\n"
+		     "  run FILE           a scenario of host and enclave operations with expected outcomes\n"
+		     "                     (docs/scenario.md): one trace line per operation; exit status 0 when\n"
+		     "                     every expectation holds, 1 when one does not, 2 for a malformed file\n"
 		     "  help               this text\n");
 }
 
@@ -28,6 +31,8 @@ int main(int argc, char **argv)
 		return cmd_demo(argc - 2, argv + 2);
 	if (!strcmp(cmd, "cpuid"))
 		return cmd_cpuid(argc - 2, argv + 2);
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 2, argv + 2);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;

@@ -4,5 +4,6 @@
 
 int cmd_demo(int argc, char **argv);
 int cmd_cpuid(int argc, char **argv);
+int cmd_run(int argc, char **argv);        /* scenario_run.c */
 
 #endif
