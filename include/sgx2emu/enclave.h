@@ -39,6 +39,8 @@ void encl_read(struct encl_ctx *ctx, uint64_t addr, void *buf, size_t len);
 void encl_write(struct encl_ctx *ctx, uint64_t addr, const void *buf, size_t len);
 uint64_t encl_read64(struct encl_ctx *ctx, uint64_t addr);
 void encl_write64(struct encl_ctx *ctx, uint64_t addr, uint64_t value);
+/* An instruction fetch at addr (running code there): faults as the CPU's would. */
+void encl_fetch(struct encl_ctx *ctx, uint64_t addr);
 /* An ENCLU leaf (EACCEPT, EMODPE, EACCEPTCOPY, EREPORT, EGETKEY); returns RAX. */
 uint64_t encl_enclu(struct encl_ctx *ctx, uint32_t leaf, uint64_t rbx, uint64_t rcx, uint64_t rdx);
 /* EEXIT now to target (does not return). */

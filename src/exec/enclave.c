@@ -104,6 +104,13 @@ void encl_write64(struct encl_ctx *ctx, uint64_t addr, uint64_t value)
 	encl_write(ctx, addr, &value, sizeof(value));
 }
 
+void encl_fetch(struct encl_ctx *ctx, uint64_t addr)
+{
+	uint8_t *host;
+	while (!try_access(ctx, addr, HW_FETCH, &host))
+		;
+}
+
 struct hw_regs *encl_regs(struct encl_ctx *ctx)
 {
 	return hw_lp_regs(ctx->lp);
