@@ -10,6 +10,9 @@
  *   encl.c     enclave objects, pages, may_map, the enclave VMA fault (incl. EAUG), release
  *   ioctl.c    ioctl dispatch + CREATE, ADD_PAGES, INIT, PROVISION
  *   ioctl_sgx2.c RESTRICT_PERMISSIONS, MODIFY_TYPES, REMOVE_PAGES
+ *   ioctl_ext.c  sgx2emu's extension ioctls (SET_POLICY, RELAX, MODIFY, RESET,
+ *              AUGMENT) and mprotect-emodpr's EMODPR loop
+ *   policy.c   the permission policies' decisions, called from the files above
  *   track.c    ETRACK + IPIs, cpumask of an enclave, PTE zapping across mms
  *   reclaim.c  the reclaimer (EBLOCK/ETRACK/EWB), ELDU on demand, backing store
  *
@@ -232,6 +235,16 @@ enum drv_fault encl_vma_fault(struct drv_mm *mm, struct drv_vma *vma, uint64_t a
 /* Load a page (ELDU it and its SECS if evicted), encl->lock held.  Returns the
  * page or NULL with *err = -EFAULT (no entry) / -EBUSY (being reclaimed). */
 struct drv_page *encl_load_page(struct drv_encl *encl, uint64_t addr, int *err);
+/* vm_ops->pfn_mkwrite: a write to a present read-only PTE of a writable SGX
+ * VMA (policies v1/v2 narrow PTEs below the VMA); mm lock held for read. */
+enum drv_fault encl_vma_pfn_mkwrite(struct drv_mm *mm, struct drv_vma *vma, uint64_t addr);
+/* EAUG a page at addr (a hole of an initialized enclave), encl->lock held, no
+ * reclaim.  0 and *out; -EBUSY (retry after ksgxd), -ENOMEM (kernel memory),
+ * -ENOSPC (no EPC: nothing reclaimable), -EINVAL (not initialized), -EFAULT. */
+int encl_eaug(struct drv_encl *encl, uint64_t addr, struct drv_page **out);
+/* MAP_POPULATE (switch): EAUG and map the holes of [start, end) of the SGX
+ * VMA just made; best effort, mm lock NOT held. */
+void encl_populate(struct drv_mm *mm, struct drv_encl *encl, uint64_t start, uint64_t end);
 /* Debug access (ptrace, /proc/pid/mem): bytes copied or -errno. */
 int encl_access(struct drv_encl *encl, uint64_t addr, void *buf, size_t len, bool write);
 /* sgx_release, for the last close of a /dev/sgx_enclave file: drains mm_list
@@ -242,6 +255,27 @@ void encl_file_release(struct drv_encl *encl);
 /* CPUID.12H.0:EAX[1] */
 bool drv_has_sgx2(struct emu *emu);
 
+/* ---- policy.c: the permission policies' decisions (docs/driver.md "Policies") ---- */
+#define POLICY_MAX_FAULT_AROUND 512u   /* pages: a 2 MiB window */
+bool policy_config_ok(enum emu_policy p, const struct emu_switches *sw);
+bool policy_sgx2(const struct drv_encl *encl);           /* SGX2 ioctls and EAUG usable */
+bool policy_ioctl_exists(const struct drv_encl *encl, unsigned long cmd);
+unsigned policy_map_limit(const struct drv_page *page);  /* may_map: VMA ⊆ this */
+bool policy_fault_vma_ok(const struct drv_page *page, unsigned vm_prot);
+unsigned policy_pte_prot(const struct drv_page *page, unsigned vm_prot);
+bool policy_pfn_mkwrite(const struct drv_page *page, bool *allowed);
+void policy_page_added(struct drv_page *page, uint8_t max);
+void policy_page_augmented(struct drv_page *page);
+void policy_page_narrow(struct drv_page *page, uint8_t max);
+bool policy_tracks_run(const struct drv_encl *encl);
+uint8_t policy_restricted_run(const struct drv_page *page, uint64_t perms);
+int policy_modp_check(const struct drv_page *page, uint64_t perms);
+bool policy_etrack_per_page(const struct drv_encl *encl);
+unsigned policy_fault_around(const struct drv_encl *encl);
+bool policy_populate(const struct drv_encl *encl);
+/* vm_ops->mprotect: may_map (+ EMODPR under mprotect-emodpr); mm lock held for write */
+int policy_vma_mprotect(struct drv_encl *encl, uint64_t start, uint64_t end, unsigned prot, struct drv_mm *mm);
+
 /* ---- ioctl.c / ioctl_sgx2.c ----
  * arg is the user pointer given to emu_ioctl: handlers copy_from_user /
  * copy_to_user it.  encl_ioctl does the SGX_ENCL_IOCTL test-and-set (EBUSY)
@@ -251,6 +285,22 @@ long encl_ioctl(struct emu_proc *proc, struct drv_encl *encl, unsigned long cmd,
 long ioctl_restrict_permissions(struct emu_proc *proc, struct drv_encl *encl, void *arg);
 long ioctl_modify_types(struct emu_proc *proc, struct drv_encl *encl, void *arg);
 long ioctl_remove_pages(struct emu_proc *proc, struct drv_encl *encl, void *arg);
+/* Shared with ioctl_ext.c: sgx_ioc_sgx2_ready (ENODEV, EINVAL), the range rule,
+ * and the per-page body of RESTRICT: load, REG only, policy checks, (v2: run
+ * and PTE zap), EMODPR, ETRACK unless deferred to sgx2_etrack_deferred.
+ * in_mm: from mprotect with the mm lock held (no reclaim, no PTE zap).
+ * Takes and drops encl->lock; 0 or -errno, *result set for an SGX code. */
+long sgx2_ready(struct drv_encl *encl);
+bool sgx2_range_ok(const struct drv_encl *encl, uint64_t offset, uint64_t length);
+long sgx2_emodpr_page(struct drv_encl *encl, uint64_t addr, uint64_t perms, bool in_mm, uint64_t *result);
+/* The one ETRACK + IPI round of a call made with the etrack-per-ioctl switch. */
+long sgx2_etrack_deferred(struct drv_encl *encl);
+
+/* ---- ioctl_ext.c: sgx2emu's extension ioctls (include/sgx2emu/policy.h) ----
+ * ioctl_ext: -ENOTTY for a command it does not know. */
+long ioctl_ext(struct emu_proc *proc, struct drv_encl *encl, unsigned long cmd, void *arg);
+/* mprotect-emodpr: EMODPR(prot) + ETRACK on each page of [start, end). */
+int ext_mprotect_emodpr(struct drv_encl *encl, uint64_t start, uint64_t end, unsigned prot);
 
 /* ---- track.c ---- */
 uint64_t encl_cpumask(struct drv_encl *encl);      /* OR of mm cpumasks of live mms */

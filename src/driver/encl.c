@@ -203,8 +203,9 @@ void encl_file_release(struct drv_encl *encl)
 /*
  * sgx_encl_may_map (mmap and mprotect): -EACCES if the enclave is
  * initialized and the range leaves ELRANGE, for a READ_IMPLIES_EXEC
- * process, or if an existing page's vetted maximum lacks a requested right.
- * Holes are not checked: EAUG'd pages may have any protection.
+ * process, or if an existing page's vetted maximum (policy v2: its run
+ * rights) lacks a requested right.  Holes are not checked: EAUG'd pages may
+ * have any protection.
  */
 int encl_may_map(struct drv_encl *encl, uint64_t start, uint64_t end, unsigned prot, struct drv_mm *mm)
 {
@@ -223,7 +224,7 @@ int encl_may_map(struct drv_encl *encl, uint64_t start, uint64_t end, unsigned p
 	uint64_t index = start >> 12;
 	struct drv_page *page;
 	while ((page = xa_find(&encl->pages, &index, (end - 1) >> 12))) {
-		if (want & ~page->vm_max_prot_bits) {
+		if (want & ~policy_map_limit(page)) {
 			ret = -EACCES;
 			break;
 		}
@@ -267,7 +268,8 @@ struct drv_page *encl_load_page(struct drv_encl *encl, uint64_t addr, int *err)
 	return *err ? NULL : page;
 }
 
-/* sgx_encl_load_page_in_vma: the VMA may not exceed the vetted maximum. */
+/* sgx_encl_load_page_in_vma: the VMA may not exceed the vetted maximum
+ * (policies v1/v2 drop this check). */
 static struct drv_page *load_page_in_vma(struct drv_encl *encl, uint64_t addr, unsigned vm_prot, int *err)
 {
 	struct drv_page *page = xa_load(&encl->pages, addr >> 12);
@@ -275,7 +277,7 @@ static struct drv_page *load_page_in_vma(struct drv_encl *encl, uint64_t addr, u
 		*err = -EFAULT;
 		return NULL;
 	}
-	if ((vm_prot & DRV_VM_PROT) & ~page->vm_max_prot_bits) {
+	if (!policy_fault_vma_ok(page, vm_prot)) {
 		*err = -EFAULT;
 		return NULL;
 	}
@@ -283,58 +285,53 @@ static struct drv_page *load_page_in_vma(struct drv_encl *encl, uint64_t addr, u
 	return *err ? NULL : page;
 }
 
+/* PTE = VMA as upstream; narrower under policies v1/v2. */
 static int map_page(struct drv_mm *mm, struct drv_vma *vma, struct drv_page *page)
 {
 	void *host = (void *)(uintptr_t)epc_kaddr(page->encl->emu, page->epc_frame);
-	return hw_pt_map(mm->pt, page->addr, host, vma->prot & DRV_VM_PROT);
+	return hw_pt_map(mm->pt, page->addr, host, policy_pte_prot(page, vma->prot));
 }
 
 /*
- * sgx_encl_eaug_page, encl->lock held and no entry at addr.  Steps as
- * linux-driver.md §3.3 with the v6.6 SECS reload and the v6.0-rc8 VA fix:
- * not initialized → SIGBUS; SECS evicted and busy, no free frame but
- * reclaimable ones, VA page allocation busy → NOPAGE (retry); nothing
- * reclaimable, EAUG failure → SIGBUS.  The page gets max RWX: the enclave
- * decides its rights with EACCEPT/EMODPE, the VMA with mprotect.
+ * sgx_encl_eaug_page up to the PTE, encl->lock held and no entry at addr.
+ * Steps as linux-driver.md §3.3 with the v6.6 SECS reload and the v6.0-rc8
+ * VA fix: not initialized → -EINVAL; SECS evicted and busy, no free frame
+ * but reclaimable ones, VA page allocation busy → -EBUSY (retry); nothing
+ * reclaimable → -ENOSPC; EAUG failure → -EFAULT.  The page's max comes from
+ * the policy (upstream RWX: the enclave decides its rights with
+ * EACCEPT/EMODPE, the VMA with mprotect).  Shared by the fault, fault-around,
+ * MAP_POPULATE and AUGMENT_PAGES.
  */
-static enum drv_fault eaug_page(struct drv_mm *mm, struct drv_vma *vma, struct drv_encl *encl, uint64_t addr)
+int encl_eaug(struct drv_encl *encl, uint64_t addr, struct drv_page **out)
 {
 	struct emu *emu = encl->emu;
 	uint32_t frame = HW_NO_FRAME;
 	int err;
 
 	if (!(atomic_load(&encl->flags) & DRV_ENCL_INITIALIZED))
-		return DRV_FAULT_SIGBUS;
+		return -EINVAL;
 	struct drv_page *page = calloc(1, sizeof(*page));
 	if (!page)
-		return DRV_FAULT_OOM;
+		return -ENOMEM;
 	page->addr = addr;
-	page->vm_max_prot_bits = DRV_VM_PROT;
 	page->encl = encl;
 	page->epc_frame = HW_NO_FRAME;
+	policy_page_augmented(page);
 
-	enum drv_fault ret = DRV_FAULT_SIGBUS;
 	err = encl_load_secs(encl);
-	if (err) {
-		if (err == -EBUSY)
-			ret = DRV_FAULT_NOPAGE;
+	if (err)
 		goto out_free;
-	}
-	/* No direct reclaim: the mm lock is held. */
+	/* No direct reclaim: the mm lock may be held. */
 	frame = epc_alloc(emu, page, false, &err);
-	if (frame == HW_NO_FRAME) {
-		if (err == -EBUSY)
-			ret = DRV_FAULT_NOPAGE;
+	if (frame == HW_NO_FRAME)
 		goto out_free;
-	}
 	err = encl_grow(encl, false);
-	if (err) {
-		if (err == -EBUSY)
-			ret = DRV_FAULT_NOPAGE;
+	if (err)
 		goto out_frame;
-	}
-	if (xa_insert(&encl->pages, addr >> 12, page))
+	if (xa_insert(&encl->pages, addr >> 12, page)) {
+		err = -EFAULT;
 		goto out_shrink;
+	}
 
 	struct sgx_pageinfo pginfo = {
 		.linaddr = addr,
@@ -343,14 +340,15 @@ static enum drv_fault eaug_page(struct drv_mm *mm, struct drv_vma *vma, struct d
 	struct sgx_result r = encls(emu, SGX_EAUG, (uint64_t)(uintptr_t)&pginfo, epc_kaddr(emu, frame));
 	if (!sgx_ok(r)) {
 		xa_erase(&encl->pages, addr >> 12);
+		err = -EFAULT;
 		goto out_shrink;
 	}
 	page->epc_frame = frame;
 	page->type = SGX_PT_REG;
 	encl->secs_child_cnt++;
 	epc_mark_reclaimable(emu, frame);
-	/* A failed PTE insert keeps the page: the next fault maps it. */
-	return map_page(mm, vma, page) ? DRV_FAULT_SIGBUS : DRV_FAULT_NOPAGE;
+	*out = page;
+	return 0;
 
 out_shrink:
 	encl_ungrow(encl);
@@ -358,14 +356,59 @@ out_frame:
 	epc_free(emu, frame);
 out_free:
 	free(page);
-	return ret;
+	if (err == -EBUSY)
+		return -EBUSY;
+	return err == -ENOMEM ? -ENOSPC : -EFAULT;
+}
+
+/*
+ * Fault-around (switch): EAUG and map the holes among the pages after addr,
+ * up to policy_fault_around() pages counted from addr, never beyond the VMA
+ * or ELRANGE.  Best effort: the first failure ends it quietly, the faulting
+ * page being done.  encl->lock held.
+ */
+static void eaug_around(struct drv_mm *mm, struct drv_vma *vma, struct drv_encl *encl, uint64_t addr)
+{
+	uint64_t end = addr + (uint64_t)policy_fault_around(encl) * SGX_PAGE_SIZE;
+	if (end > vma->end)
+		end = vma->end;
+	if (end > encl->base + encl->size)
+		end = encl->base + encl->size;
+	for (uint64_t a = addr + SGX_PAGE_SIZE; a < end; a += SGX_PAGE_SIZE) {
+		struct drv_page *page;
+		if (xa_load(&encl->pages, a >> 12))
+			continue;
+		if (encl_eaug(encl, a, &page))
+			break;
+		(void)map_page(mm, vma, page);   /* no PTE: the page faults in later */
+	}
+}
+
+/* The EAUG fault: a failed PTE insert keeps the page (the next fault maps it)
+ * but is SIGBUS. */
+static enum drv_fault eaug_page(struct drv_mm *mm, struct drv_vma *vma, struct drv_encl *encl, uint64_t addr)
+{
+	struct drv_page *page;
+	int err = encl_eaug(encl, addr, &page);
+	if (err == -EBUSY)
+		return DRV_FAULT_NOPAGE;
+	if (err == -ENOMEM)
+		return DRV_FAULT_OOM;
+	if (err)
+		return DRV_FAULT_SIGBUS;
+	if (map_page(mm, vma, page))
+		return DRV_FAULT_SIGBUS;
+	eaug_around(mm, vma, encl, addr);
+	return DRV_FAULT_NOPAGE;
 }
 
 /*
  * sgx_vma_fault: SIGBUS without an enclave (failed fork bookkeeping); a
- * hole on an SGX2 CPU is EAUGed; otherwise the page must exist and the VMA
- * stay within its vetted maximum (else SIGBUS), busy pages give NOPAGE.
- * One PTE, protection = the VMA's.  The mm lock is held for read.
+ * hole on an SGX2 CPU is EAUGed (not under policy sgx1); otherwise the page
+ * must exist and the VMA stay within its vetted maximum (else SIGBUS; no
+ * check under v1/v2), busy pages give NOPAGE.  One PTE (more with
+ * fault-around), protection = the VMA's (narrower under v1/v2).  The mm
+ * lock is held for read.
  */
 enum drv_fault encl_vma_fault(struct drv_mm *mm, struct drv_vma *vma, uint64_t addr)
 {
@@ -378,7 +421,7 @@ enum drv_fault encl_vma_fault(struct drv_mm *mm, struct drv_vma *vma, uint64_t a
 	addr &= SGX_PAGE_MASK;
 
 	pthread_mutex_lock(&encl->lock);
-	if (drv_has_sgx2(encl->emu) && !xa_load(&encl->pages, addr >> 12)) {
+	if (policy_sgx2(encl) && !xa_load(&encl->pages, addr >> 12)) {
 		ret = eaug_page(mm, vma, encl, addr);
 		pthread_mutex_unlock(&encl->lock);
 		return ret;
@@ -390,6 +433,83 @@ enum drv_fault encl_vma_fault(struct drv_mm *mm, struct drv_vma *vma, uint64_t a
 		ret = map_page(mm, vma, page) ? DRV_FAULT_SIGBUS : DRV_FAULT_NOPAGE;
 	pthread_mutex_unlock(&encl->lock);
 	return ret;
+}
+
+/*
+ * sgx_vma_pfn_mkwrite (SGX2 V1/V2 only): core mm's do_wp_page on a shared
+ * VM_PFNMAP mapping asks the driver before it makes a read-only PTE of a
+ * writable VMA writable.  Under v1/v2 the answer is SIGBUS unless the page
+ * may be written (max / run has W): the enclave sees an ordinary #PF 0x7.
+ * Without a handler (the other policies) the PTE is simply made writable
+ * (wp_page_reuse): re-inserted with the policy's protection.  A page being
+ * reclaimed or removed meanwhile gives NOPAGE: its PTE is about to go.
+ */
+enum drv_fault encl_vma_pfn_mkwrite(struct drv_mm *mm, struct drv_vma *vma, uint64_t addr)
+{
+	struct drv_encl *encl = vma->encl;
+	enum drv_fault ret = DRV_FAULT_NOPAGE;
+	bool allowed = true;
+
+	if (!encl)
+		return DRV_FAULT_SIGBUS;
+	addr &= SGX_PAGE_MASK;
+	pthread_mutex_lock(&encl->lock);
+	struct drv_page *page = xa_load(&encl->pages, addr >> 12);
+	if (!page) {
+		ret = DRV_FAULT_SIGBUS;
+	} else if (policy_pfn_mkwrite(page, &allowed) && !allowed) {
+		ret = DRV_FAULT_SIGBUS;
+	} else if (page->epc_frame == HW_NO_FRAME || (page->flags & (DRV_PAGE_BUSY | DRV_PAGE_BEING_RECLAIMED))) {
+		ret = DRV_FAULT_NOPAGE;
+	} else if (map_page(mm, vma, page)) {
+		ret = DRV_FAULT_SIGBUS;
+	}
+	pthread_mutex_unlock(&encl->lock);
+	return ret;
+}
+
+/*
+ * MAP_POPULATE (switch): each hole of [start, end) ∩ ELRANGE is EAUGed and
+ * mapped as a fault would, page by page under the mm lock (read) and
+ * encl->lock, without counting as a fault.  A busy EPC (-EBUSY) runs ksgxd
+ * with no lock held and retries; anything else ends the population quietly
+ * (MAP_POPULATE never fails an mmap).  Pages that exist are left to fault.
+ */
+void encl_populate(struct drv_mm *mm, struct drv_encl *encl, uint64_t start, uint64_t end)
+{
+	if (start < encl->base)
+		start = encl->base;
+	if (end > encl->base + encl->size)
+		end = encl->base + encl->size;
+	unsigned busy = 0;
+	for (uint64_t a = start; a < end;) {
+		int err = 0;
+		pthread_rwlock_rdlock(&mm->lock);
+		struct drv_vma *vma = mm_find_vma(mm, a);
+		if (!vma || vma->start > a || !(vma->flags & DRV_VMA_SGX) || vma->encl != encl ||
+		    !(vma->prot & DRV_VM_PROT)) {
+			pthread_rwlock_unlock(&mm->lock);
+			return;
+		}
+		pthread_mutex_lock(&encl->lock);
+		struct drv_page *page;
+		if (!xa_load(&encl->pages, a >> 12)) {
+			err = encl_eaug(encl, a, &page);
+			if (!err)
+				(void)map_page(mm, vma, page);
+		}
+		pthread_mutex_unlock(&encl->lock);
+		pthread_rwlock_unlock(&mm->lock);
+		if (err == -EBUSY && ++busy < 1000) {
+			ksgxd_run(encl->emu);
+			sched_yield();
+			continue;
+		}
+		if (err)
+			return;
+		busy = 0;
+		a += SGX_PAGE_SIZE;
+	}
 }
 
 /* sgx_encl_reserve_page: lock and load, waiting out a busy page.  Returns

@@ -8,6 +8,9 @@
  *   the VMA forbids the access           → SIGSEGV: a write to a VMA without
  *       VM_WRITE, a fetch from one without VM_EXEC, anything on PROT_NONE, and
  *       a read or fetch of a page that is present (a protection fault)
+ *   SGX VMA, write to a present PTE      → do_wp_page: vm_ops->pfn_mkwrite
+ *       (encl_vma_pfn_mkwrite; only policies v1/v2 make PTEs narrower than
+ *       their VMA, so only they get here in practice)
  *   SGX VMA                              → sgx_vma_fault (encl_vma_fault)
  *   anonymous VMA                        → map the host page at addr (identity)
  *                                          with the VMA's protection
@@ -112,6 +115,8 @@ enum drv_fault drv_handle_fault(struct drv_mm *mm, uint64_t addr, uint32_t error
 		ret = ambient_fault(mm, addr, error_code);
 	else if (access_error(vma, error_code))
 		ret = DRV_FAULT_SIGSEGV;
+	else if ((vma->flags & DRV_VMA_SGX) && (error_code & (SGX_PFEC_P | SGX_PFEC_W)) == (SGX_PFEC_P | SGX_PFEC_W))
+		ret = encl_vma_pfn_mkwrite(mm, vma, addr & SGX_PAGE_MASK);
 	else if (vma->flags & DRV_VMA_SGX)
 		ret = encl_vma_fault(mm, vma, addr & SGX_PAGE_MASK);
 	else

@@ -216,9 +216,9 @@ static long add_page(struct emu_proc *proc, struct drv_encl *encl, uint64_t src,
 	page->encl = encl;
 	page->epc_frame = HW_NO_FRAME;
 	if ((secinfo->flags & SGX_SECINFO_PT_MASK) == SGX_SECINFO_PT(SGX_PT_TCS))
-		page->vm_max_prot_bits = DRV_VM_READ | DRV_VM_WRITE;   /* the kernel must map a TCS RW */
+		policy_page_added(page, DRV_VM_READ | DRV_VM_WRITE);   /* the kernel must map a TCS RW */
 	else
-		page->vm_max_prot_bits = secinfo->flags & SECINFO_PERM_MASK;
+		policy_page_added(page, secinfo->flags & SECINFO_PERM_MASK);
 
 	uint32_t frame = epc_alloc(emu, page, true, &err);
 	if (frame == HW_NO_FRAME) {
@@ -421,13 +421,17 @@ static long ioc_provision(struct emu_proc *proc, struct drv_encl *encl, void *ar
 }
 
 /* sgx_ioctl: one ioctl at a time per enclave; a concurrent one is -EBUSY at
- * once, never queued. */
+ * once, never queued.  A command the enclave's policy does not have is
+ * -ENOTTY like an unknown one; sgx2emu's extension commands are in
+ * ioctl_ext.c. */
 long encl_ioctl(struct emu_proc *proc, struct drv_encl *encl, unsigned long cmd, void *arg)
 {
 	long ret;
 
 	if (atomic_fetch_or(&encl->flags, DRV_ENCL_IOCTL) & DRV_ENCL_IOCTL)
 		return -EBUSY;
+	if (!policy_ioctl_exists(encl, cmd))
+		cmd = 0;   /* matches no command: -ENOTTY below */
 	switch (cmd) {
 	case SGX_IOC_ENCLAVE_CREATE:
 		ret = ioc_create(proc, encl, arg);
@@ -450,8 +454,11 @@ long encl_ioctl(struct emu_proc *proc, struct drv_encl *encl, unsigned long cmd,
 	case SGX_IOC_ENCLAVE_REMOVE_PAGES:
 		ret = ioctl_remove_pages(proc, encl, arg);
 		break;
-	default:
+	case 0:
 		ret = -ENOTTY;   /* -ENOIOCTLCMD, as user space sees it */
+		break;
+	default:
+		ret = ioctl_ext(proc, encl, cmd, arg);   /* or -ENOTTY */
 		break;
 	}
 	atomic_fetch_and(&encl->flags, ~(unsigned)DRV_ENCL_IOCTL);

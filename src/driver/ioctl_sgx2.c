@@ -3,7 +3,7 @@
  * REMOVE_PAGES (EREMOVE), linux-driver.md §1.4, §1.5 and §4.2-§4.4.
  *
  * Common contract:
- *   - ENODEV without SGX2, then EINVAL if the enclave is not initialized
+ *   - ENODEV without SGX2 (or under policy sgx1), then EINVAL if the enclave is not initialized
  *     (sgx_ioc_sgx2_ready), both before the argument is even read;
  *   - EFAULT if the argument cannot be copied in; EINVAL for a bad range or
  *     non-zero output fields;
@@ -18,6 +18,11 @@
  * applied: while encl->lock is dropped around the PTE zap the page is marked
  * DRV_PAGE_BUSY, so a concurrent fault backs off with NOPAGE instead of
  * mapping a page that is about to be removed.
+ *
+ * Policies (policy.c): RESTRICT exists under upstream and v2 (v2 first sets
+ * run and zaps the PTEs, seed 000); its per-page body also serves v1's
+ * MODIFY, RESET and mprotect-emodpr (ioctl_ext.c).  With the etrack-per-ioctl
+ * switch the ETRACK + IPI round is made once, after the last page.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,9 +34,9 @@
 #define PAGE_TYPE_MASK 0xffull                                      /* SGX_PAGE_TYPE_MASK */
 
 /* sgx_ioc_sgx2_ready */
-static long sgx2_ready(struct drv_encl *encl)
+long sgx2_ready(struct drv_encl *encl)
 {
-	if (!drv_has_sgx2(encl->emu))
+	if (!policy_sgx2(encl))
 		return -ENODEV;
 	if (!(atomic_load(&encl->flags) & DRV_ENCL_INITIALIZED))
 		return -EINVAL;
@@ -39,7 +44,7 @@ static long sgx2_ready(struct drv_encl *encl)
 }
 
 /* sgx_validate_offset_length, with the 2022 wrap-around check */
-static bool range_ok(const struct drv_encl *encl, uint64_t offset, uint64_t length)
+bool sgx2_range_ok(const struct drv_encl *encl, uint64_t offset, uint64_t length)
 {
 	if (offset & (SGX_PAGE_SIZE - 1))
 		return false;
@@ -103,43 +108,103 @@ static void zap_unlocked(struct drv_encl *encl, struct drv_page *page)
 
 /* ---- RESTRICT_PERMISSIONS ---- */
 
+/*
+ * One page of RESTRICT (and of v1's MODIFY, RESET, mprotect-emodpr): REG
+ * only (EMODPR would #PF on a TCS or TRIM page); v1 refuses rights beyond
+ * max; v2 sets run and zaps the PTEs first, restoring run if EMODPR fails.
+ */
+long sgx2_emodpr_page(struct drv_encl *encl, uint64_t addr, uint64_t perms, bool in_mm, uint64_t *result)
+{
+	struct emu *emu = encl->emu;
+	struct sgx_secinfo secinfo = { .flags = perms & PERM_MASK };
+	long ret = 0;
+	struct drv_page *page;
+
+	if (in_mm) {
+		/* no direct reclaim: it zaps PTEs, which needs the mm lock we hold */
+		int err = 0;
+		pthread_mutex_lock(&encl->lock);
+		page = encl_load_page(encl, addr, &err);
+		if (!page)
+			ret = err == -EBUSY ? -EAGAIN : -EFAULT;
+	} else {
+		page = lock_and_load(encl, addr, &ret);
+	}
+	if (!page)
+		goto unlock;
+	if (page->type != SGX_PT_REG) {
+		ret = -EINVAL;
+		goto unlock;
+	}
+	ret = policy_modp_check(page, perms);
+	if (ret)
+		goto unlock;
+	uint8_t run = page->vm_run_prot_bits;
+	if (policy_tracks_run(encl) && !in_mm) {
+		page->vm_run_prot_bits = policy_restricted_run(page, perms);
+		if (epc_unmark_reclaimable(emu, page->epc_frame)) {
+			page->vm_run_prot_bits = run;
+			ret = -EAGAIN;
+			goto unlock;
+		}
+		zap_unlocked(encl, page);
+		epc_mark_reclaimable(emu, page->epc_frame);
+	}
+	struct sgx_result r = encls_page(encl, SGX_EMODPR, &secinfo, page);
+	if (faulted(r)) {
+		encls_warn(r, "EMODPR");
+		page->vm_run_prot_bits = run;
+		ret = -EFAULT;
+		goto unlock;
+	}
+	if (r.rax) {
+		page->vm_run_prot_bits = run;
+		*result = r.rax;
+		ret = -EFAULT;
+		goto unlock;
+	}
+	if (policy_etrack_per_page(encl) && encl_etrack(encl))
+		ret = -EFAULT;
+unlock:
+	pthread_mutex_unlock(&encl->lock);
+	return ret;
+}
+
+/*
+ * The etrack-per-ioctl switch: one ETRACK + IPI round for all the pages a
+ * call changed, also when it stopped on an error.  An evicted SECS means
+ * every child was written back since, each after a tracking cycle of the
+ * reclaimer: nothing is left to track.
+ */
+long sgx2_etrack_deferred(struct drv_encl *encl)
+{
+	long ret = 0;
+	pthread_mutex_lock(&encl->lock);
+	if (encl->secs.epc_frame != HW_NO_FRAME && encl_etrack(encl))
+		ret = -EFAULT;
+	pthread_mutex_unlock(&encl->lock);
+	return ret;
+}
+
 static long restrict_permissions(struct drv_encl *encl, struct sgx_enclave_restrict_permissions *p)
 {
-	struct sgx_secinfo secinfo = { .flags = p->permissions & PERM_MASK };
 	uint64_t c;
 	long ret = 0;
 
+	uint64_t result = 0;
+
 	for (c = 0; c < p->length; c += SGX_PAGE_SIZE) {
-		struct drv_page *page = lock_and_load(encl, encl->base + p->offset + c, &ret);
-		if (!page)
-			goto unlock;
-		/* EMODPR would #PF on a TCS or TRIM page */
-		if (page->type != SGX_PT_REG) {
-			ret = -EINVAL;
-			goto unlock;
-		}
-		struct sgx_result r = encls_page(encl, SGX_EMODPR, &secinfo, page);
-		if (faulted(r)) {
-			encls_warn(r, "EMODPR");
-			ret = -EFAULT;
-			goto unlock;
-		}
-		if (r.rax) {
-			p->result = r.rax;
-			ret = -EFAULT;
-			goto unlock;
-		}
-		if (encl_etrack(encl)) {
-			ret = -EFAULT;
-			goto unlock;
-		}
-		pthread_mutex_unlock(&encl->lock);
+		ret = sgx2_emodpr_page(encl, encl->base + p->offset + c, p->permissions, false, &result);
+		if (ret)
+			break;
 	}
+	p->result = result;
 	p->count = c;
-	return 0;
-unlock:
-	pthread_mutex_unlock(&encl->lock);
-	p->count = c;
+	if (c && !policy_etrack_per_page(encl)) {
+		long t = sgx2_etrack_deferred(encl);
+		if (!ret)
+			ret = t;
+	}
 	return ret;
 }
 
@@ -152,7 +217,7 @@ long ioctl_restrict_permissions(struct emu_proc *proc, struct drv_encl *encl, vo
 		return ret;
 	if (copy_from_user(proc->mm, &p, (uint64_t)(uintptr_t)arg, sizeof(p)))
 		return -EFAULT;
-	if (!range_ok(encl, p.offset, p.length))
+	if (!sgx2_range_ok(encl, p.offset, p.length))
 		return -EINVAL;
 	if (p.permissions & ~PERM_MASK)
 		return -EINVAL;
@@ -182,7 +247,7 @@ static long modify_types(struct drv_encl *encl, struct sgx_enclave_modify_types 
 	uint64_t c;
 	long ret = 0;
 	struct drv_page *page = NULL;
-	uint8_t max_restore = 0;
+	uint8_t max_restore = 0, run_restore = 0;
 
 	if (page_type != SGX_PT_TCS && page_type != SGX_PT_TRIM)
 		return -EINVAL;   /* count stays 0 (Linux returns before writing it) */
@@ -197,6 +262,7 @@ static long modify_types(struct drv_encl *encl, struct sgx_enclave_modify_types 
 			goto unlock;
 		}
 		max_restore = page->vm_max_prot_bits;
+		run_restore = page->vm_run_prot_bits;
 		if (page->type == SGX_PT_REG && page_type == SGX_PT_TCS) {
 			/* a TCS is mapped RW: the vetted permissions must cover that */
 			if (~page->vm_max_prot_bits & (DRV_VM_READ | DRV_VM_WRITE)) {
@@ -204,7 +270,7 @@ static long modify_types(struct drv_encl *encl, struct sgx_enclave_modify_types 
 				goto unlock;
 			}
 			/* it can never become a REG page again, so never executable */
-			page->vm_max_prot_bits = DRV_VM_READ | DRV_VM_WRITE;
+			policy_page_narrow(page, DRV_VM_READ | DRV_VM_WRITE);
 			if (epc_unmark_reclaimable(emu, page->epc_frame)) {
 				ret = -EAGAIN;
 				goto revert;
@@ -226,7 +292,7 @@ static long modify_types(struct drv_encl *encl, struct sgx_enclave_modify_types 
 			goto revert;
 		}
 		/* the EPCM changed: max is not reverted on this failure */
-		if (encl_etrack(encl)) {
+		if (policy_etrack_per_page(encl) && encl_etrack(encl)) {
 			ret = -EFAULT;
 			goto unlock;
 		}
@@ -234,12 +300,19 @@ static long modify_types(struct drv_encl *encl, struct sgx_enclave_modify_types 
 		pthread_mutex_unlock(&encl->lock);
 	}
 	p->count = c;
-	return 0;
+	goto track;
 revert:
 	page->vm_max_prot_bits = max_restore;
+	page->vm_run_prot_bits = run_restore;
 unlock:
 	pthread_mutex_unlock(&encl->lock);
 	p->count = c;
+track:
+	if (c && !policy_etrack_per_page(encl)) {
+		long t = sgx2_etrack_deferred(encl);
+		if (!ret)
+			ret = t;
+	}
 	return ret;
 }
 
@@ -252,7 +325,7 @@ long ioctl_modify_types(struct emu_proc *proc, struct drv_encl *encl, void *arg)
 		return ret;
 	if (copy_from_user(proc->mm, &p, (uint64_t)(uintptr_t)arg, sizeof(p)))
 		return -EFAULT;
-	if (!range_ok(encl, p.offset, p.length))
+	if (!sgx2_range_ok(encl, p.offset, p.length))
 		return -EINVAL;
 	if (p.page_type & ~PAGE_TYPE_MASK)
 		return -EINVAL;
@@ -335,7 +408,7 @@ long ioctl_remove_pages(struct emu_proc *proc, struct drv_encl *encl, void *arg)
 		return ret;
 	if (copy_from_user(proc->mm, &p, (uint64_t)(uintptr_t)arg, sizeof(p)))
 		return -EFAULT;
-	if (!range_ok(encl, p.offset, p.length))
+	if (!sgx2_range_ok(encl, p.offset, p.length))
 		return -EINVAL;
 	if (p.count)
 		return -EINVAL;

@@ -8,7 +8,8 @@
  * page at that address (identity), installed on fault.  A /dev/sgx_enclave VMA
  * reserves its host range with a PROT_NONE, MAP_NORESERVE host mapping, so no
  * host allocation lands there; its PTEs map EPC frames (encl_vma_fault).
- * Invariant, as upstream: a PTE has exactly its VMA's protection.
+ * Invariant, as upstream: a PTE has exactly its VMA's protection (policies v1
+ * and v2 narrow an enclave PTE to VMA ∩ the page's rights: policy.c).
  *
  * Host memory outside every VMA ("ambient": the program's stack, heap,
  * globals) is valid user memory too; see copy_from_user and fault.c.
@@ -526,6 +527,9 @@ static void *mmap_file(struct drv_mm *mm, struct drv_file *file, uint64_t addr, 
 	vma_insert(mm, v);
 	pthread_rwlock_unlock(&mm->lock);
 	vmas_free(old);
+	/* __mm_populate, after the lock is dropped (policy switch) */
+	if ((flags & MAP_POPULATE) && policy_populate(file->encl))
+		encl_populate(mm, file->encl, start, end);
 	return (void *)(uintptr_t)start;
 
 out_unreserve:
@@ -660,9 +664,9 @@ int emu_mprotect(struct emu_proc *proc, void *addr, size_t len, int prot)
 			break;
 		}
 		uint64_t to = v->end < end ? v->end : end;
-		/* vm_ops->mprotect = sgx_vma_mprotect */
+		/* vm_ops->mprotect = sgx_vma_mprotect (+ EMODPR under mprotect-emodpr) */
 		if ((v->flags & DRV_VMA_SGX) && v->encl) {
-			err = -encl_may_map(v->encl, at, to, want, mm);
+			err = -policy_vma_mprotect(v->encl, at, to, want, mm);
 			if (err)
 				break;
 		}

@@ -47,7 +47,7 @@ struct emu *emu_create(const struct emu_config *cfg)
 		c = *cfg;
 	else
 		emu_config_defaults(&c);
-	if (!c.reclaim_batch || c.low_watermark > c.high_watermark) {
+	if (!c.reclaim_batch || c.low_watermark > c.high_watermark || !policy_config_ok(c.policy, &c.switches)) {
 		errno = EINVAL;
 		return NULL;
 	}
