@@ -736,8 +736,11 @@ static int cmd_enter(struct parser *ps, char **w, unsigned n)
 		need = ops[i].need;
 		may = ops[i].may;
 	} else if (v[K_OP][0] >= '0' && v[K_OP][0] <= '9') {
+		/* raw: an op struct of that type with every other field zero,
+		 * whatever the type (the enclave's accesses to address 0 fault) */
 		if (number(ps, v[K_OP], &op.type))
 			return -1;
+		op.flag = true;
 	} else {
 		return perr(ps, "unknown op '%s' (put, get, nop, eaccept, emodpe, init-tcs, or a number)",
 			    show(v[K_OP]));
@@ -748,7 +751,7 @@ static int cmd_enter(struct parser *ps, char **w, unsigned n)
 		if (!v[k] && (need & (1u << k)))
 			return perr(ps, "op=%s needs %s", v[K_OP], names[k]);
 	}
-	switch (op.type) {
+	switch (op.flag ? ENCL_OP_MAX : op.type) {
 	case ENCL_OP_PUT_TO_BUFFER:
 	case ENCL_OP_GET_FROM_BUFFER:
 		if (op.type == ENCL_OP_PUT_TO_BUFFER && number(ps, v[K_VALUE], &op.b))
@@ -826,7 +829,8 @@ static int cmd_inspect(struct parser *ps, char **w, unsigned n)
 	struct sc_op *op = new_op(ps, SC_INSPECT, w, n);
 	if (!op)
 		return -1;
-	op->encl = l.encl;
+	op->encl = e;                  /* addresses print relative to it */
+	op->a = (uint64_t)l.encl;      /* the enclave of the address */
 	op->off = l.v;
 	return 0;
 }

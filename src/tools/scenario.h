@@ -79,8 +79,9 @@ struct sc_op {
 	uint64_t type;            /* enter: op type, ENCL_OP_* or any number */
 	uint64_t tcs;             /* enter/resume: TCS, enclave offset */
 	uint64_t off, len;        /* location (enclave offset) or ioctl offset; length */
-	uint64_t a, b, c;         /* enter: value/epc addr, flags/ssa, entry; ioctl: perm/type/secinfo; prot */
-	bool flag;                /* mmap: MAP_PRIVATE; add-pages: measure */
+	uint64_t a, b, c;         /* enter: addr, value/flags/ssa, entry; ioctl: perm/type/secinfo;
+				   * mmap/mprotect: prot; inspect: a = the enclave of the address */
+	bool flag;                /* mmap: MAP_PRIVATE; add-pages: measure; enter: raw op=N */
 	char *text;               /* the command as written (words joined by one space) */
 	struct sc_expect ex;
 };

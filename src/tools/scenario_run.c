@@ -189,7 +189,7 @@ static void do_enter(struct rt *rt, const struct sc_op *op, struct outcome *o)
 			return;
 		}
 		b->w[0] = op->type;
-		switch (op->type) {
+		switch (op->flag ? ENCL_OP_MAX : op->type) {
 		case ENCL_OP_PUT_TO_BUFFER:
 			b->w[1] = op->b;
 			break;
@@ -438,7 +438,12 @@ static int run_op(struct rt *rt, const struct sc_op *op, struct outcome *o)
 		break;
 	case SC_INSPECT: {
 		char line[2048];
-		emu_inspect_page(rt->proc, rt->encls[op->encl].encl.encl_base + op->off, line, sizeof(line));
+		if (!rt->encls[op->a].built) {
+			fprintf(rt->err, "%s:%u: enclave '%s' was not built (line %u)\n", file, op->line,
+				rt->prog->encls[op->a].name, rt->prog->encls[op->a].line);
+			return SC_FAIL;
+		}
+		emu_inspect_page(rt->proc, rt->encls[op->a].encl.encl_base + op->off, line, sizeof(line));
 		rewrite_addresses(rt, op->encl, line, o);
 		o->ok = true;
 		break;
