@@ -87,6 +87,13 @@ $(BUILD)/tests/%: tests/%.c $(TEST_COMMON_OBJ) $(TEST_SUPPORT_LIB) $(STATIC_LIB)
 	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) -Itests -Isrc -MMD -MP -o $@ $< $(TEST_COMMON_OBJ) $(TEST_SUPPORT_LIB) \
 		$(STATIC_LIB) $(TEST_LDLIBS) $(LDLIBS)
 
+# The command's tests (tests/tools) also link its objects, all but main.o.
+TOOL_LIB_OBJ := $(filter-out $(BUILD)/src/tools/main.o,$(TOOL_OBJ))
+$(BUILD)/tests/tools/%: tests/tools/%.c $(TEST_COMMON_OBJ) $(TEST_SUPPORT_LIB) $(TOOL_LIB_OBJ) $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) -Itests -Isrc -MMD -MP -o $@ $< $(TEST_COMMON_OBJ) $(TEST_SUPPORT_LIB) \
+		$(TOOL_LIB_OBJ) $(STATIC_LIB) $(TEST_LDLIBS) $(LDLIBS)
+
 $(BUILD)/tests/common/%.o: tests/common/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"; $(CC) $(ALL_CFLAGS) -Itests -Isrc -MMD -MP -c $< -o $@
