@@ -215,6 +215,61 @@ int hw_explain(const struct hw_lp *lp, struct sgx_result r, char *buf, size_t le
 /* A short text for an outcome: "ok", "#GP(0)", "#PF(0x..., ec 0x8005)", "RC 19 SGX_...". */
 int hw_result_format(struct sgx_result r, char *buf, size_t len);
 
+/*
+ * Measurement (no hardware counterpart; src/hw/observe.c).  Leaf counts are
+ * instructions executed with a defined leaf number, whatever their outcome
+ * (a fault, an error code), not counting one pre-empted by a pending
+ * interrupt.  The LP statistics are summed over all LPs.  Read under the
+ * machine lock; monotonic since hw_machine_create.
+ */
+struct hw_counters {
+	uint64_t encls[SGX_ENCLS_LEAF_COUNT];
+	uint64_t enclu[SGX_ENCLU_LEAF_COUNT];
+	uint64_t tlb_flushes, stale_tlb_hits, aex, interrupts;
+};
+void hw_counters_read(struct hw_machine *m, struct hw_counters *out);
+
+/*
+ * An observer sees every successful memory access and every leaf, for the
+ * invariant checks above the model.  Callbacks run under the machine lock on
+ * the thread of the LP: they must not call hw functions that take it
+ * (hw_epcm_read, hw_encls, ...); hw_pt_lookup, hw_epc_page and the event's
+ * pointers are fine.  Costs nothing while no observer is set.
+ */
+struct hw_access_event {
+	struct hw_lp *lp;
+	const struct hw_pagetable *pt;      /* the LP's CR3 */
+	uint64_t la;
+	enum hw_access kind;
+	const uint8_t *page;                /* host page the access reached (abort/sink page for EPC
+					     * outside its enclave) */
+	uint32_t frame;                     /* EPC frame of page, HW_NO_FRAME */
+	const struct hw_epcm_entry *epcm;   /* its entry now, NULL when not EPC */
+	uint32_t secs_frame;                /* CR_ACTIVE_SECS, HW_NO_FRAME outside enclave mode */
+	const struct sgx_secs *secs;        /* that SECS, NULL outside enclave mode */
+	bool tlb_hit;
+	bool stale;                         /* a TLB hit the current PTE ∩ EPCM would refuse */
+};
+struct hw_leaf_event {
+	struct hw_lp *lp;
+	bool encls;
+	uint32_t leaf;
+	bool after;                         /* false: about to run; true: ran, outcome in r */
+	struct sgx_result r;
+	uint64_t rbx, rcx, rdx;
+	/* The EPC page operand: RCX for ENCLS, the page at linear address RCX
+	 * for EACCEPT/EMODPE/EACCEPTCOPY; HW_NO_FRAME when there is none. */
+	uint32_t frame;
+	const struct hw_epcm_entry *epcm;   /* its entry now, NULL when frame is none */
+	uint64_t eid;                       /* enclave owning it (a SECS: its own), 0 if none */
+};
+struct hw_observer {
+	void *ctx;
+	void (*access)(void *ctx, const struct hw_access_event *ev);
+	void (*leaf)(void *ctx, const struct hw_leaf_event *ev);
+};
+void hw_set_observer(struct hw_machine *m, const struct hw_observer *obs);   /* NULL: none */
+
 #ifdef __cplusplus
 }
 #endif

@@ -147,14 +147,15 @@ struct sgx_result hw_lp_access(struct hw_lp *lp, uint64_t la, enum hw_access kin
 	}
 	lp->why = (struct hw_why){ .what = kind == HW_WRITE ? "write access" : kind == HW_FETCH ? "fetch" : "read access" };
 	struct hw_tlb_entry *e = &lp->tlb[vpn_of(la) % HW_TLB_ENTRIES];
-	if (e->vpn == vpn_of(la) && (e->prot & access_prot(kind))) {
+	bool hit = e->vpn == vpn_of(la) && (e->prot & access_prot(kind)), stale = false;
+	if (hit) {
 		struct hw_tlb_entry fresh;
 		lp->stats.tlb_hits++;
 		struct hw_why keep = lp->why;
 		bool refused = check_access(lp, la, kind, &fresh).vector != SGX_VEC_NONE;
 		lp->why = keep;
-		if (refused ||
-		    !(fresh.prot & access_prot(kind)) || fresh.host != e->host)
+		stale = refused || !(fresh.prot & access_prot(kind)) || fresh.host != e->host;
+		if (stale)
 			lp->stats.stale_tlb_hits++;
 	} else {
 		struct hw_tlb_entry fill;
@@ -179,6 +180,8 @@ struct sgx_result hw_lp_access(struct hw_lp *lp, uint64_t la, enum hw_access kin
 	}
 	uint64_t off = la & ~SGX_PAGE_MASK;
 	*host = (e->write_abort && kind == HW_WRITE ? lp->sink_page : e->host) + off;
+	if (m->obs.access)
+		observe_access(lp, la, kind, *host - off, hit, stale);
 	hw_unlock(m);
 	return leaf_ok();
 }

@@ -77,6 +77,10 @@ struct hw_machine {
 	uint8_t seal_key_root[16];
 	uint8_t cpusvn[16];
 	uint8_t *abort_page;                 /* all-ones, read-only */
+	/* measurement (observe.c), under lock */
+	uint64_t nr_encls[SGX_ENCLS_LEAF_COUNT];
+	uint64_t nr_enclu[SGX_ENCLU_LEAF_COUNT];
+	struct hw_observer obs;
 };
 
 /* Locking: every leaf and every TLB fill runs under m->lock. */
@@ -124,6 +128,11 @@ void lp_tlb_flush(struct hw_lp *lp);
  * fill in hw_lp_access and the ENCLU operands (ENCLAVE_OPERAND) do; plain
  * lp_translate does not, since the TLB-hit stale check uses it too. */
 void pt_mark_accessed(struct hw_pagetable *pt, uint64_t la);
+/* observe.c: hand an event to the observer, if one is set (m->lock held). */
+void observe_access(struct hw_lp *lp, uint64_t la, enum hw_access kind, const uint8_t *page, bool tlb_hit,
+		    bool stale);
+void observe_leaf(struct hw_lp *lp, bool encls, uint32_t leaf, bool after, struct sgx_result r, uint64_t rbx,
+		  uint64_t rcx, uint64_t rdx);
 /* Take pending interrupt / flush requests; returns the AEX result if one happened. */
 struct sgx_result lp_service(struct hw_lp *lp);
 
