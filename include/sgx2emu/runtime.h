@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/mman.h>   /* PROT_* */
 
 #include "sgx2emu/emu.h"
 #include "sgx2emu/policy.h"
