@@ -19,7 +19,7 @@ struct parser {
 	struct sc_program *prog;
 	unsigned line;
 	char msg[512];
-	unsigned key_line[16];       /* config keys: where each was set */
+	unsigned key_line[32];       /* config keys: where each was set */
 	int last_op;                 /* op an expect line adds to, -1: none */
 };
 
@@ -446,61 +446,92 @@ static struct sc_op *new_op(struct parser *ps, enum sc_cmd cmd, char **w, unsign
 	return op;
 }
 
+static int on_off(struct parser *ps, const char *key, const char *v, bool *out)
+{
+	if (strcmp(v, "on") && strcmp(v, "off"))
+		return perr(ps, "%s is on or off, not '%s'", key, show(v));
+	*out = !strcmp(v, "on");
+	return 0;
+}
+
 static int cmd_config(struct parser *ps, char **w, unsigned n)
 {
+	enum { K_EPC, K_SECTIONS, K_LPS, K_SGX2, K_SEED, K_BATCH, K_LOW, K_HIGH, K_POLICY, K_AUGMENT,
+	       K_POPULATE, K_ETRACK, K_FAULT_AROUND, K_NR };
 	static const char *const names[] = { "epc=", "sections=", "lps=", "sgx2=", "seed=", "batch=", "low=",
-					     "high=", NULL };
-	const char *v[8];
+					     "high=", "policy=", "augment=", "populate=", "etrack=", "fault-around=",
+					     NULL };
+	const char *v[K_NR];
 	struct emu_config *cfg = &ps->prog->cfg;
 	uint64_t x;
+	bool b;
 	if (ps->prog->nr_ops)
 		return perr(ps, "config after the first operation");
 	if (keys(ps, w + 1, n - 1, names, v, "config"))
 		return -1;
-	for (unsigned k = 0; k < 8; k++) {
+	for (unsigned k = 0; k < K_NR; k++) {
 		if (!v[k])
 			continue;
 		if (ps->key_line[k])
 			return perr(ps, "duplicate key '%.*s' (set at line %u)", (int)strlen(names[k]) - 1, names[k],
 				    ps->key_line[k]);
 		ps->key_line[k] = ps->line;
-		if (k == 3) {
-			if (strcmp(v[k], "on") && strcmp(v[k], "off"))
-				return perr(ps, "sgx2 is on or off, not '%s'", show(v[k]));
-			cfg->hw.sgx1_only = !strcmp(v[k], "off");
+		switch (k) {
+		case K_SGX2:
+			if (on_off(ps, "sgx2", v[k], &b))
+				return -1;
+			cfg->hw.sgx1_only = !b;
+			continue;
+		case K_AUGMENT:
+		case K_POPULATE:
+			if (on_off(ps, k == K_AUGMENT ? "augment" : "populate", v[k], &b))
+				return -1;
+			*(k == K_AUGMENT ? &cfg->switches.augment : &cfg->switches.populate_on_mmap) = b;
+			continue;
+		case K_POLICY:
+			if (emu_policy_from_name(v[k], &cfg->policy))
+				return perr(ps, "unknown policy '%s' (upstream, sgx1, v1, v2, reset, mprotect-emodpr)",
+					    show(v[k]));
+			continue;
+		case K_ETRACK:
+			if (strcmp(v[k], "per-page") && strcmp(v[k], "per-ioctl"))
+				return perr(ps, "etrack is per-page or per-ioctl, not '%s'", show(v[k]));
+			cfg->switches.etrack_per_ioctl = !strcmp(v[k], "per-ioctl");
 			continue;
 		}
 		if (number(ps, v[k], &x))
 			return -1;
 		switch (k) {
-		case 0:
+		case K_EPC:
 			if (!x || x % SGX_PAGE_SIZE || x > SC_MAX_EPC)
 				return perr(ps, "epc must be a multiple of 4K, at most 4G");
 			cfg->hw.epc_bytes = x;
 			break;
-		case 1:
+		case K_SECTIONS:
 			if (!x || x > HW_MAX_EPC_SECTIONS)
 				return perr(ps, "sections must be between 1 and %d", HW_MAX_EPC_SECTIONS);
 			cfg->hw.epc_sections = (unsigned)x;
 			break;
-		case 2:
+		case K_LPS:
 			if (x < 2 || x > HW_MAX_LPS)
 				return perr(ps, "lps must be between 2 and %d (the last one is the kernel's)", HW_MAX_LPS);
 			cfg->hw.nr_lps = (unsigned)x;
 			break;
-		case 4:
+		case K_SEED:
 			cfg->hw.seed = x;
 			break;
-		case 5:
+		case K_BATCH:
 			if (!x || x > 1u << 20)
 				return perr(ps, "batch must be between 1 and 1M");
 			cfg->reclaim_batch = (unsigned)x;
 			break;
-		case 6:
-		case 7:
+		case K_LOW:
+		case K_HIGH:
+		case K_FAULT_AROUND:
 			if (x > UINT32_MAX)
 				return perr(ps, "number out of range '%s'", show(v[k]));
-			*(k == 6 ? &cfg->low_watermark : &cfg->high_watermark) = (unsigned)x;
+			*(k == K_LOW ? &cfg->low_watermark : k == K_HIGH ? &cfg->high_watermark :
+			  &cfg->switches.fault_around) = (unsigned)x;
 			break;
 		}
 	}
@@ -585,12 +616,20 @@ static int cmd_close(struct parser *ps, char **w, unsigned n)
 
 static int cmd_ioctl(struct parser *ps, char **w, unsigned n)
 {
-	static const char *const kinds[] = { "restrict", "modify-types", "remove", "add-pages" };
-	static const char *const restrict_keys[] = { "offset=", "length=", "perm=", NULL };
+	static const char *const kinds[SC_IOC_NR] = {
+		[SC_IOC_RESTRICT] = "restrict", [SC_IOC_MODT] = "modify-types", [SC_IOC_REMOVE] = "remove",
+		[SC_IOC_ADD] = "add-pages", [SC_IOC_RELAX] = "relax", [SC_IOC_MODP] = "modify-permissions",
+		[SC_IOC_RESET] = "reset", [SC_IOC_AUGMENT] = "augment",
+	};
+	static const char *const perm_keys[] = { "offset=", "length=", "perm=", NULL };
 	static const char *const modt_keys[] = { "offset=", "length=", "type=", NULL };
-	static const char *const remove_keys[] = { "offset=", "length=", NULL };
+	static const char *const range_keys[] = { "offset=", "length=", NULL };
 	static const char *const add_keys[] = { "offset=", "length=", "secinfo=", "measure", NULL };
-	static const char *const *const kind_keys[] = { restrict_keys, modt_keys, remove_keys, add_keys };
+	static const char *const *const kind_keys[SC_IOC_NR] = {
+		[SC_IOC_RESTRICT] = perm_keys, [SC_IOC_MODT] = modt_keys, [SC_IOC_REMOVE] = range_keys,
+		[SC_IOC_ADD] = add_keys, [SC_IOC_RELAX] = perm_keys, [SC_IOC_MODP] = perm_keys,
+		[SC_IOC_RESET] = range_keys, [SC_IOC_AUGMENT] = range_keys,
+	};
 	const char *v[4];
 	char what[64];
 	struct sc_loc l;
@@ -598,13 +637,13 @@ static int cmd_ioctl(struct parser *ps, char **w, unsigned n)
 	if (e < 0)
 		return -1;
 	if (n < 3)
-		return perr(ps, "ioctl needs a request (restrict, modify-types, remove, add-pages)");
+		return perr(ps, "ioctl needs a request (" SC_IOC_LIST ")");
 	unsigned k;
-	for (k = 0; k < 4; k++)
+	for (k = 0; k < SC_IOC_NR; k++)
 		if (!strcmp(w[2], kinds[k]))
 			break;
-	if (k == 4)
-		return perr(ps, "unknown ioctl '%s' (restrict, modify-types, remove, add-pages)", show(w[2]));
+	if (k == SC_IOC_NR)
+		return perr(ps, "unknown ioctl '%s' (" SC_IOC_LIST ")", show(w[2]));
 	snprintf(what, sizeof(what), "ioctl %s", kinds[k]);
 	if (keys(ps, w + 3, n - 3, kind_keys[k], v, what))
 		return -1;
@@ -622,6 +661,8 @@ static int cmd_ioctl(struct parser *ps, char **w, unsigned n)
 	op.len = l.v;
 	switch (k) {
 	case SC_IOC_RESTRICT:
+	case SC_IOC_RELAX:
+	case SC_IOC_MODP:
 		if (secinfo_flags(ps, v[2], &op.a))
 			return -1;
 		break;
@@ -647,25 +688,29 @@ static int cmd_ioctl(struct parser *ps, char **w, unsigned n)
 	return 0;
 }
 
-/* mmap NAME ADDR LEN PROT [private] / mprotect NAME ADDR LEN PROT / munmap NAME ADDR LEN */
+/* mmap NAME ADDR LEN PROT [private] [populate] / mprotect NAME ADDR LEN PROT / munmap NAME ADDR LEN */
 static int cmd_mem(struct parser *ps, enum sc_cmd cmd, char **w, unsigned n)
 {
 	static const char *const usage[] = {
-		[SC_MMAP] = "mmap NAME ADDRESS LENGTH PROT [private]",
+		[SC_MMAP] = "mmap NAME ADDRESS LENGTH PROT [private] [populate]",
 		[SC_MPROTECT] = "mprotect NAME ADDRESS LENGTH PROT",
 		[SC_MUNMAP] = "munmap NAME ADDRESS LENGTH",
 	};
 	unsigned want = cmd == SC_MUNMAP ? 4 : 5;
 	struct sc_loc l;
-	uint64_t off, p = 0;
+	uint64_t off, p = 0, flags = 0;
 	int e = encl_arg(ps, w, n);
 	if (e < 0)
 		return -1;
 	if (n < want)
 		return perr(ps, "missing arguments: %s", usage[cmd]);
-	bool private = cmd == SC_MMAP && n == 6 && !strcmp(w[5], "private");
-	if (n > want + private)
-		return perr(ps, "unexpected word '%s' (%s)", show(w[want + private]), usage[cmd]);
+	for (unsigned i = want; i < n; i++) {
+		uint64_t f = cmd != SC_MMAP ? 0 : !strcmp(w[i], "private") ? MAP_PRIVATE :
+			     !strcmp(w[i], "populate") ? MAP_POPULATE : 0;
+		if (!f || (flags & f))
+			return perr(ps, "unexpected word '%s' (%s)", show(w[i]), usage[cmd]);
+		flags |= f;
+	}
 	if (loc_parse(ps, w[3], e, LOC_OFFSET, &l))
 		return -1;
 	if (cmd != SC_MUNMAP && prot(ps, w[4], &p))
@@ -679,7 +724,7 @@ static int cmd_mem(struct parser *ps, enum sc_cmd cmd, char **w, unsigned n)
 	op->off = off;
 	op->len = l.v;
 	op->a = p;
-	op->flag = private;
+	op->b = flags;
 	return 0;
 }
 
@@ -855,7 +900,7 @@ static uint32_t expect_allowed(const struct sc_op *op)
 		return EXB(EX_OK) | EXB(EX_ANY);
 	case SC_IOCTL:
 		return base | EXB(EX_ERRNO) | EXB(EX_RET) | EXB(EX_COUNT) |
-		       (op->ioc == SC_IOC_RESTRICT || op->ioc == SC_IOC_MODT ? EXB(EX_RESULT) : 0);
+		       (sc_ioc_has_result(op->ioc) ? EXB(EX_RESULT) : 0);
 	case SC_MMAP:
 	case SC_MPROTECT:
 	case SC_MUNMAP:

@@ -38,7 +38,19 @@ enum sc_cmd {
 	SC_ENTER, SC_RESUME, SC_INSPECT, SC_RECLAIM,
 };
 
-enum sc_ioc { SC_IOC_RESTRICT, SC_IOC_MODT, SC_IOC_REMOVE, SC_IOC_ADD };
+/* The upstream SGX2 ioctls and ADD_PAGES, then sgx2emu's policy extensions
+ * (policy.h: RELAX under v2, MODIFY_PERMISSIONS under v1, RESET, AUGMENT_PAGES) */
+enum sc_ioc {
+	SC_IOC_RESTRICT, SC_IOC_MODT, SC_IOC_REMOVE, SC_IOC_ADD,
+	SC_IOC_RELAX, SC_IOC_MODP, SC_IOC_RESET, SC_IOC_AUGMENT, SC_IOC_NR,
+};
+#define SC_IOC_LIST "restrict, modify-types, remove, add-pages, relax, modify-permissions, reset, augment"
+
+/* Whether the ioctl's struct has a result field (an SGX code). */
+static inline bool sc_ioc_has_result(enum sc_ioc ioc)
+{
+	return ioc == SC_IOC_RESTRICT || ioc == SC_IOC_MODT || ioc == SC_IOC_MODP || ioc == SC_IOC_RESET;
+}
 
 /* Expectation items */
 enum {
@@ -80,8 +92,9 @@ struct sc_op {
 	uint64_t tcs;             /* enter/resume: TCS, enclave offset */
 	uint64_t off, len;        /* location (enclave offset) or ioctl offset; length */
 	uint64_t a, b, c;         /* enter: addr, value/flags/ssa, entry; ioctl: perm/type/secinfo;
-				   * mmap/mprotect: prot; inspect: a = the enclave of the address */
-	bool flag;                /* mmap: MAP_PRIVATE; add-pages: measure; enter: raw op=N */
+				   * mmap/mprotect: prot, MAP_PRIVATE/MAP_POPULATE;
+				   * inspect: a = the enclave of the address */
+	bool flag;                /* add-pages: measure; enter: raw op=N */
 	char *text;               /* the command as written (words joined by one space) */
 	struct sc_expect ex;
 };

@@ -237,6 +237,10 @@ static void do_ioctl(struct rt *rt, const struct sc_op *op, struct outcome *o)
 		struct sgx_enclave_modify_types mt;
 		struct sgx_enclave_remove_pages rm;
 		struct sgx_enclave_add_pages add;
+		struct sgx2emu_relax_permissions relax;
+		struct sgx2emu_modify_permissions modp;
+		struct sgx2emu_reset_permissions reset;
+		struct sgx2emu_augment_pages aug;
 	} u;
 	void *src = NULL;
 	memset(&u, 0, sizeof(u));
@@ -287,6 +291,36 @@ static void do_ioctl(struct rt *rt, const struct sc_op *op, struct outcome *o)
 		o->count = u.add.count;
 		break;
 	}
+	case SC_IOC_RELAX:
+		u.relax.offset = op->off;
+		u.relax.length = op->len;
+		u.relax.permissions = op->a;
+		ret = emu_ioctl(rt->proc, re->encl.fd, SGX2EMU_IOC_RELAX_PERMISSIONS, &u.relax);
+		o->count = u.relax.count;
+		break;
+	case SC_IOC_MODP:
+		u.modp.offset = op->off;
+		u.modp.length = op->len;
+		u.modp.permissions = op->a;
+		ret = emu_ioctl(rt->proc, re->encl.fd, SGX2EMU_IOC_MODIFY_PERMISSIONS, &u.modp);
+		o->count = u.modp.count;
+		o->result = u.modp.result;
+		break;
+	case SC_IOC_RESET:
+		u.reset.offset = op->off;
+		u.reset.length = op->len;
+		ret = emu_ioctl(rt->proc, re->encl.fd, SGX2EMU_IOC_RESET_PERMISSIONS, &u.reset);
+		o->count = u.reset.count;
+		o->result = u.reset.result;
+		break;
+	case SC_IOC_AUGMENT:
+		u.aug.offset = op->off;
+		u.aug.length = op->len;
+		ret = emu_ioctl(rt->proc, re->encl.fd, SGX2EMU_IOC_AUGMENT_PAGES, &u.aug);
+		o->count = u.aug.count;
+		break;
+	case SC_IOC_NR:
+		break;
 	}
 	o->err = errno;
 	free(src);
@@ -299,7 +333,7 @@ static void do_ioctl(struct rt *rt, const struct sc_op *op, struct outcome *o)
 		ADD(o, " ");
 	}
 	ADD(o, "count=%llu", (unsigned long long)o->count);
-	if (op->ioc == SC_IOC_RESTRICT || op->ioc == SC_IOC_MODT)
+	if (sc_ioc_has_result(op->ioc))
 		ADD(o, " result=%llu", (unsigned long long)o->result);
 }
 
@@ -310,7 +344,7 @@ static void do_mem(struct rt *rt, const struct sc_op *op, struct outcome *o)
 	int ret;
 	errno = 0;
 	if (op->cmd == SC_MMAP) {
-		int flags = (op->flag ? MAP_PRIVATE : MAP_SHARED) | MAP_FIXED;
+		int flags = (op->b & MAP_PRIVATE ? MAP_PRIVATE : MAP_SHARED) | (int)(op->b & MAP_POPULATE) | MAP_FIXED;
 		void *p = emu_mmap(rt->proc, addr, op->len, (int)op->a, flags, re->encl.fd, 0);
 		ret = p == addr ? 0 : -1;
 	} else if (op->cmd == SC_MPROTECT) {
@@ -492,9 +526,20 @@ int sc_execute(const struct sc_program *prog, FILE *out, FILE *err)
 		goto out;
 	}
 	emu_thread_bind(rt.thread);
-	fprintf(out, "machine epc=0x%llx sections=%u lps=%u sgx2=%s seed=0x%llx batch=%u low=%u high=%u\n",
+	fprintf(out, "machine epc=0x%llx sections=%u lps=%u sgx2=%s seed=0x%llx batch=%u low=%u high=%u policy=%s",
 		(unsigned long long)c->hw.epc_bytes, c->hw.epc_sections, c->hw.nr_lps, c->hw.sgx1_only ? "off" : "on",
-		(unsigned long long)c->hw.seed, c->reclaim_batch, c->low_watermark, c->high_watermark);
+		(unsigned long long)c->hw.seed, c->reclaim_batch, c->low_watermark, c->high_watermark,
+		emu_policy_name(c->policy));
+	/* the switches only when set, so that traces of plain runs stay short */
+	if (c->switches.augment)
+		fprintf(out, " augment=on");
+	if (c->switches.populate_on_mmap)
+		fprintf(out, " populate=on");
+	if (c->switches.etrack_per_ioctl)
+		fprintf(out, " etrack=per-ioctl");
+	if (c->switches.fault_around)
+		fprintf(out, " fault-around=%u", c->switches.fault_around);
+	fprintf(out, "\n");
 	unsigned i;
 	for (i = 0; i < prog->nr_ops && status == SC_PASS; i++)
 		status = run_op(&rt, &prog->ops[i], o);
