@@ -95,6 +95,8 @@ static const struct {
 } examples[] = {
 	{ "augment", 0, "" },
 	{ "augment_via_eaccept", 0, "" },
+	{ "policy_upstream", 0, "" },
+	{ "policy_v2", 0, "" },
 	{ "pte_permissions", 0, "" },
 	{ "restrict", 0, "" },
 	{ "sgx1", 0, "" },
@@ -186,15 +188,29 @@ static const struct {
 	{ "frobnicate e\n", "1: unknown command 'frobnicate'\n" },
 	{ "enclave e\nioctl e remove offset=0 length=4K colour=red\n",
 	  "2: unknown key 'colour' (ioctl remove takes offset= length=)\n" },
-	{ "enclave e\nioctl e frob offset=0\n", "2: unknown ioctl 'frob' (restrict, modify-types, remove, add-pages)\n" },
+	{ "enclave e\nioctl e frob offset=0\n", "2: unknown ioctl 'frob' (restrict, modify-types, remove, add-pages, "
+	  "relax, modify-permissions, reset, augment)\n" },
 	{ "enclave e\nenter e op=jump\n", "2: unknown op 'jump' (put, get, nop, eaccept, emodpe, init-tcs, or a number)\n" },
 	{ "enclave e\nexpect happy\n", "2: unknown expect item 'happy'\n" },
 	{ "enclave e\nenter e op=get addr=nowhere\n", "2: unknown symbol 'nowhere'\n" },
 	{ "enclave e\nenter e op=eaccept addr=end flags=r|sticky\n", "2: unknown flag 'sticky' in 'r|sticky'\n" },
 	{ "enclave e\nioctl e modify-types offset=0 length=4K type=blue\n", "2: unknown page type 'blue'\n" },
 	{ "enclave e\nmmap e end 4K rwq\n", "2: bad protection 'rwq' (letters r, w, x, or none)\n" },
-	{ "enclave e\nmmap e end 4K rw shared\n", "2: unexpected word 'shared' (mmap NAME ADDRESS LENGTH PROT [private])\n" },
-	{ "config sgx3=on\n", "1: unknown key 'sgx3' (config takes epc= sections= lps= sgx2= seed= batch= low= high=)\n" },
+	{ "enclave e\nmmap e end 4K rw shared\n",
+	  "2: unexpected word 'shared' (mmap NAME ADDRESS LENGTH PROT [private] [populate])\n" },
+	{ "enclave e\nmmap e end 4K rw private populate private\n",
+	  "2: unexpected word 'private' (mmap NAME ADDRESS LENGTH PROT [private] [populate])\n" },
+	{ "enclave e\nmunmap e end 4K populate\n", "2: unexpected word 'populate' (munmap NAME ADDRESS LENGTH)\n" },
+	{ "config sgx3=on\n", "1: unknown key 'sgx3' (config takes epc= sections= lps= sgx2= seed= batch= low= high= "
+	  "policy= augment= populate= etrack= fault-around=)\n" },
+	{ "config policy=v3\n", "1: unknown policy 'v3' (upstream, sgx1, v1, v2, reset, mprotect-emodpr)\n" },
+	{ "config etrack=sometimes\n", "1: etrack is per-page or per-ioctl, not 'sometimes'\n" },
+	{ "config augment=yes\n", "1: augment is on or off, not 'yes'\n" },
+	{ "config fault-around=4294967296\n", "1: number out of range '4294967296'\n" },
+	{ "enclave e\nioctl e relax offset=0 length=4K perm=r\nexpect result=0\n",
+	  "3: expect item 'result' does not apply to ioctl\n" },
+	{ "enclave e\nioctl e augment offset=0 length=4K perm=r\n",
+	  "2: unknown key 'perm' (ioctl augment takes offset= length=)\n" },
 	/* bad numbers */
 	{ "enclave e heap=12Q\n", "1: bad number '12Q'\n" },
 	{ "enclave e heap=0x\n", "1: bad number '0x'\n" },
@@ -243,7 +259,7 @@ static const struct {
 	{ "enclave e\nioctl e remove offset=0 offset=4K length=4K\n", "2: duplicate key 'offset='\n" },
 	{ "config lps=4\nconfig lps=8\n", "2: duplicate key 'lps' (set at line 1)\n" },
 	{ "enclave e\nenter e op=get value=3\n", "2: key 'value=' does not apply to op=get\n" },
-	{ "enclave e\nmmap e end 4K\n", "2: missing arguments: mmap NAME ADDRESS LENGTH PROT [private]\n" },
+	{ "enclave e\nmmap e end 4K\n", "2: missing arguments: mmap NAME ADDRESS LENGTH PROT [private] [populate]\n" },
 	{ "enclave e\nreclaim now\n", "2: unexpected word 'now' (reclaim takes nothing)\n" },
 	/* addresses */
 	{ "enclave e\nenter e op=put addr=0x4000 value=1\n",
@@ -420,12 +436,54 @@ static void test_items_hold(void **state)
 	assert_string_equal(c.err, "");
 	assert_non_null(strstr(c.out, "\npassed: 23 operations\n"));
 	/* the trace echoes each command with its words joined by one space */
-	assert_non_null(strstr(c.out, "machine epc=0x1000000 sections=1 lps=2 sgx2=on seed=0x7 batch=4 low=8 high=16\n"));
+	assert_non_null(strstr(c.out, "machine epc=0x1000000 sections=1 lps=2 sgx2=on seed=0x7 batch=4 low=8 high=16 "
+				      "policy=upstream\n"));
 	assert_non_null(strstr(c.out, "\n3: enclave e heap=8K -> ok size=0x10000 end=+0xb000\n"));
 	assert_non_null(strstr(c.out, "\n10: enter e op=get -> eexit value=0x10\n"));
 	assert_non_null(strstr(c.out, "\n32: inspect e f:data_start -> f+0x4000: VMA f+0x3000-f+0x9000 rw- sgx,"));
 	assert_non_null(strstr(c.out, "\n28: ioctl e remove offset=0xffffffffffffffff length=0xffffffffffffffff -> "
 				      "ret=-1 errno=EINVAL count=0\n"));
+	cap_free(&c);
+}
+
+/* The policy and its switches, and sgx2emu's extension ioctls. */
+static void test_policy_switches(void **state)
+{
+	(void)state;
+	struct cap c = { 0 };
+	cap_str(&c, "config augment=on populate=on etrack=per-ioctl fault-around=4 policy=reset\n"
+		    "enclave e heap=64K\n"
+		    "mmap e end 16K rw\n"
+		    "ioctl e augment offset=end length=8K\n"      /* EAUGed, not mapped */
+		    "expect ret=0 count=8192\n"
+		    "inspect e end+4K\n"
+		    "expect has=\"no PTE; page max rwx type 2\"\n"
+		    "mmap e end+16K 8K rw populate\n"             /* EAUGed and mapped */
+		    "inspect e end+20K\n"
+		    "expect has=\"PTE rw- -> EPC frame\" has=\"REG  rw- PENDING\"\n"
+		    "enter e op=get addr=data_start\n"             /* a PTE, so inspect shows the EPCM */
+		    "ioctl e reset offset=data_start length=4K\n"
+		    "expect ret=0 count=4096 result=0\n"
+		    "inspect e data_start\n"
+		    "expect has=\"REG  --- PR\"\n"
+		    "ioctl e relax offset=data_start length=4K perm=r\n"
+		    "expect errno=ENOTTY\n"
+		    "ioctl e modify-permissions offset=data_start length=4K perm=r\n"
+		    "expect errno=ENOTTY count=0 result=0\n");
+	if (c.status != SC_PASS)
+		fail_msg("status %d: %s\n%s", c.status, c.err, c.out);
+	assert_non_null(strstr(c.out, "machine epc=0x4000000 sections=1 lps=4 sgx2=on seed=0x5367583245 batch=16 low=32 "
+				      "high=64 policy=reset augment=on populate=on etrack=per-ioctl fault-around=4\n"));
+	cap_free(&c);
+	/* without the switch, no AUGMENT ioctl */
+	cap_str(&c, "enclave e\nioctl e augment offset=end length=4K\nexpect errno=ENOTTY\n");
+	assert_int_equal(c.status, SC_PASS);
+	cap_free(&c);
+	/* fault-around beyond the driver's maximum: the machine is refused, nothing runs */
+	cap_str(&c, "config fault-around=100000\nenclave e\n");
+	assert_int_equal(c.status, SC_MALFORMED);
+	assert_string_equal(c.err, "t.sgx:1: cannot create the machine: Invalid argument\n");
+	assert_int_equal(c.out_len, 0);
 	cap_free(&c);
 }
 
@@ -661,6 +719,8 @@ static void test_fuzz(void **state)
 	static const char *const words[] = {
 		"0xffffffffffffffff", "99999999999999999999999", "-1", "", "#", "\"", "=", "expect", "+", "limit",
 		"end+8K", "e:", "tcs=2", "op=7", "op=0", "op=2", "op=3", "op=5", "enter e op=1", "\t", "\xff", "\x01", "expect any", "resume e", "close e",
+		"config policy=v2 augment=on populate=on fault-around=3\n", "populate", "ioctl e relax offset=0 length=4K perm=r\n",
+		"ioctl e augment offset=end length=8K\n", "ioctl e reset offset=data_start length=4K\n",
 	};
 	char *texts[NR_EXAMPLES];
 	size_t lens[NR_EXAMPLES];
@@ -801,6 +861,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_malformed_message_escapes),
 		cmocka_unit_test(test_failing_expectations),
 		cmocka_unit_test(test_items_hold),
+		cmocka_unit_test(test_policy_switches),
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_million_lines),
