@@ -114,6 +114,13 @@ struct sc_program {
 	unsigned nr_encls;
 	struct sc_op *ops;
 	unsigned nr_ops, cap_ops;
+	/* `sgx2emu inspect` (set after sc_parse): with stop, run only the first
+	 * stop_after operations; then call at_stop, if set, with each enclave's
+	 * base (0 if not built). */
+	bool stop;
+	unsigned stop_after;
+	void (*at_stop)(void *ctx, struct emu_proc *proc, const uint64_t *bases, unsigned nr_encls);
+	void *at_stop_ctx;
 };
 
 /* scenario.c: 0, or -1 after writing "FILE:LINE: reason" to err. */

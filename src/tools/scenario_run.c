@@ -541,10 +541,16 @@ int sc_execute(const struct sc_program *prog, FILE *out, FILE *err)
 		fprintf(out, " fault-around=%u", c->switches.fault_around);
 	fprintf(out, "\n");
 	unsigned i;
-	for (i = 0; i < prog->nr_ops && status == SC_PASS; i++)
+	for (i = 0; i < prog->nr_ops && status == SC_PASS && (!prog->stop || i < prog->stop_after); i++)
 		status = run_op(&rt, &prog->ops[i], o);
+	if (prog->at_stop) {
+		uint64_t bases[SC_MAX_ENCLAVES] = { 0 };
+		for (unsigned e = 0; e < prog->nr_encls; e++)
+			bases[e] = rt.encls[e].built ? rt.encls[e].encl.encl_base : 0;
+		prog->at_stop(prog->at_stop_ctx, rt.proc, bases, prog->nr_encls);
+	}
 	if (status == SC_PASS)
-		fprintf(out, "passed: %u operations\n", prog->nr_ops);
+		fprintf(out, "passed: %u operations\n", i);   /* i < nr_ops: inspect stopped it */
 	else
 		fprintf(out, "FAILED at line %u\n", prog->ops[i - 1].line);
 out:
