@@ -305,6 +305,10 @@ static void test_seed000_upstream(void **state)
 	assert_int_equal(px_op(s, PX_EACCEPT, P_DATA, REG_PT | R_ | SGX_SECINFO_PR), SGX_SUCCESS);
 	px_faulting(s, PX_WRITE, P_DATA, 0x2222, PF_P | PF_W | PF_U | PF_SGX);
 	assert_int_equal(px_pte(s, P_DATA), PROT_RW);
+	/* no pfn_mkwrite handler: a write fault on a present PTE just makes it
+	 * writable (wp_page_reuse) */
+	assert_int_equal(sx_fault(s, P_DATA, PF_P | PF_W), DRV_FAULT_NOPAGE);
+	assert_int_equal(px_pte(s, P_DATA), PROT_RW);
 	assert_map_ok(s, P_DATA, PAGE, PROT_RW);   /* VMA ⊆ max: allowed */
 
 	assert_int_equal(px_relax(s, P_DATA, PAGE, RW_, &rl), -ENOTTY);
