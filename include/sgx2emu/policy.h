@@ -40,11 +40,14 @@ struct emu_switches {
 const char *emu_policy_name(enum emu_policy p);
 int emu_policy_from_name(const char *name, enum emu_policy *out);  /* 0 or -1 */
 
-/* Extension ioctls */
+/* Extension ioctls (docs/driver.md "Policies").  One a policy lacks is
+ * ENOTTY, like an unknown command. */
+/* Before CREATE only (EINVAL after, or for an unknown policy, unknown switch
+ * bits, fault_around > 512); emu_create applies the same limits to emu_config. */
 struct sgx2emu_set_policy {
 	uint64_t policy;                /* enum emu_policy */
 	uint64_t switches;              /* SGX2EMU_SW_* bits */
-	uint64_t fault_around;
+	uint64_t fault_around;          /* as emu_switches.fault_around, at most 512 */
 };
 #define SGX2EMU_SW_AUGMENT          0x1ull
 #define SGX2EMU_SW_POPULATE         0x2ull
@@ -74,7 +77,9 @@ struct sgx2emu_reset_permissions {
 	uint64_t result;                /* out */
 	uint64_t count;                 /* out */
 };
-/* AUGMENT_PAGES (Jarkko's RFC): EAUG a range of holes in one call. */
+/* AUGMENT_PAGES (Jarkko's RFC): EAUG a range of holes in one call; pages
+ * that exist are skipped (and counted); no PTE is installed.  Only with the
+ * augment switch, else ENOTTY. */
 struct sgx2emu_augment_pages {
 	uint64_t offset;
 	uint64_t length;
