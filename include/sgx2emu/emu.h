@@ -44,6 +44,7 @@ struct emu_config {
 	unsigned high_watermark;    /* ... and stops (Linux 64) */
 	enum emu_policy policy;     /* default for new enclaves (EMU_POLICY_UPSTREAM) */
 	struct emu_switches switches;
+	bool invariants_off;        /* skip the invariant checks of counters.h (on by default) */
 };
 
 void emu_config_defaults(struct emu_config *cfg);

@@ -173,6 +173,7 @@ enum drv_encl_flags {               /* bits of drv_encl.flags (Linux SGX_ENCL_*)
 enum drv_page_flags {
 	DRV_PAGE_BEING_RECLAIMED = 1u << 0,
 	DRV_PAGE_BUSY = 1u << 1,         /* remove / TCS conversion in progress: don't load */
+	DRV_PAGE_ADDED = 1u << 2,        /* by ADD_PAGES (invariant K2 applies) */
 };
 
 struct drv_page {                    /* struct sgx_encl_page */
@@ -357,6 +358,9 @@ struct emu {
 	struct emu_config cfg;
 	struct hw_machine *m;
 	struct emu_counters counters;    /* EMU_COUNT(): relaxed atomic adds from any thread */
+	struct hw_counters counters_base;  /* counters.c: hardware counts at the last reset */
+	uint64_t step;                   /* event sequence number (emu_step), atomic */
+	struct inv_state *inv;           /* invariants.c; NULL when checking is off */
 	struct drv_reclaim_stats rstats;   /* reclaim.c; zero from calloc */
 	/* epc.c */
 	pthread_mutex_t epc_lock;
@@ -390,8 +394,35 @@ struct emu_thread {
 	struct exec_thread *exec;
 };
 
-#define EMU_COUNT(emu, field) __atomic_fetch_add(&(emu)->counters.field, 1, __ATOMIC_RELAXED)
-#define EMU_COUNT_N(emu, field, n) __atomic_fetch_add(&(emu)->counters.field, (n), __ATOMIC_RELAXED)
+/* ---- counters.c, invariants.c: measurement (include/sgx2emu/counters.h) ----
+ * EMU_COUNT*: relaxed atomic adds from any thread; each also advances the
+ * run's event sequence number that locates invariant violations. */
+#define EMU_COUNT(emu, field) EMU_COUNT_N(emu, field, 1)
+#define EMU_COUNT_N(emu, field, n) \
+	((void)__atomic_fetch_add(&(emu)->counters.field, (n), __ATOMIC_RELAXED), \
+	 (void)__atomic_fetch_add(&(emu)->step, 1, __ATOMIC_RELAXED))
+
+/* The #PF path's kind (faults[]): drv_handle_fault clears drv_fault_eaug,
+ * the EAUG fault sets it. */
+extern __thread bool drv_fault_eaug;
+void drv_count_fault(struct drv_mm *mm, uint64_t addr, uint32_t error_code, enum drv_fault ret);
+
+/* Invariant checks; each returns at once when checking is off.  Locks:
+ * inv_check_* take mm->lock for read (the caller holds no mm or enclave
+ * lock); inv_gone takes none; inv_after_ioctl: no lock held. */
+struct inv_state;
+void inv_init(struct emu *emu);        /* emu_create, once emu->m exists */
+void inv_destroy(struct emu *emu);     /* emu_destroy */
+/* K1/K2/K3 over the VMAs, PTEs and enclave pages of [start, end) after an
+ * mmap (fresh: what was there before is gone) or mprotect. */
+void inv_check_mapped(struct drv_mm *mm, uint64_t start, uint64_t end, bool fresh);
+/* ... over the PTEs a fixed fault at addr installed (fault-around included). */
+void inv_check_fault(struct drv_mm *mm, uint64_t addr);
+/* PTEs of [start, end) removed (mappings too if vmas): their episodes end. */
+void inv_gone(struct drv_mm *mm, uint64_t start, uint64_t end, bool vmas);
+/* K3 for the pages whose EPCM rights the ioctl just cut (EMODPR/EMODT seen
+ * by the observer on this thread), in every mm of the enclave. */
+void inv_after_ioctl(struct drv_encl *encl);
 
 /* The LP the kernel uses for ENCLS on behalf of the calling host thread. */
 struct hw_lp *emu_kernel_lp(struct emu *emu);

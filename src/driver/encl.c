@@ -396,6 +396,7 @@ static enum drv_fault eaug_page(struct drv_mm *mm, struct drv_vma *vma, struct d
 		return DRV_FAULT_OOM;
 	if (err)
 		return DRV_FAULT_SIGBUS;
+	drv_fault_eaug = true;
 	if (map_page(mm, vma, page))
 		return DRV_FAULT_SIGBUS;
 	eaug_around(mm, vma, encl, addr);

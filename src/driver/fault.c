@@ -97,7 +97,7 @@ static bool access_error(const struct drv_vma *vma, uint32_t error_code)
 	return !(vma->prot & DRV_VM_PROT);
 }
 
-enum drv_fault drv_handle_fault(struct drv_mm *mm, uint64_t addr, uint32_t error_code)
+static enum drv_fault handle_fault(struct drv_mm *mm, uint64_t addr, uint32_t error_code)
 {
 	enum drv_fault ret;
 
@@ -122,5 +122,16 @@ enum drv_fault drv_handle_fault(struct drv_mm *mm, uint64_t addr, uint32_t error
 	else
 		ret = map_identity(mm, addr & SGX_PAGE_MASK, vma->prot & DRV_VM_PROT);
 	pthread_rwlock_unlock(&mm->lock);
+	return ret;
+}
+
+/* The fault, counted by kind and the PTEs it installed checked (measurement). */
+enum drv_fault drv_handle_fault(struct drv_mm *mm, uint64_t addr, uint32_t error_code)
+{
+	drv_fault_eaug = false;
+	enum drv_fault ret = handle_fault(mm, addr, error_code);
+	drv_count_fault(mm, addr, error_code, ret);
+	if (ret == DRV_FAULT_NOPAGE)
+		inv_check_fault(mm, addr);
 	return ret;
 }

@@ -219,6 +219,7 @@ static long add_page(struct emu_proc *proc, struct drv_encl *encl, uint64_t src,
 		policy_page_added(page, DRV_VM_READ | DRV_VM_WRITE);   /* the kernel must map a TCS RW */
 	else
 		policy_page_added(page, secinfo->flags & SECINFO_PERM_MASK);
+	page->flags |= DRV_PAGE_ADDED;
 
 	uint32_t frame = epc_alloc(emu, page, true, &err);
 	if (frame == HW_NO_FRAME) {

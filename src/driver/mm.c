@@ -309,9 +309,12 @@ static bool zap_ptes(struct drv_mm *mm, uint64_t start, uint64_t end)
 	uint64_t la = start;
 	while (la < end && hw_pt_next(mm->pt, &la, end)) {
 		hw_pt_unmap(mm->pt, la);
+		EMU_COUNT(mm->emu, pte_zaps);
 		any = true;
 		la += SGX_PAGE_SIZE;
 	}
+	if (any)
+		inv_gone(mm, start, end, false);
 	return any;
 }
 
@@ -543,6 +546,7 @@ void *emu_mmap(struct emu_proc *proc, void *addr, size_t len, int prot, int flag
 	struct drv_mm *mm = proc->mm;
 	struct drv_file *file = NULL;
 
+	EMU_COUNT(mm->emu, mmaps);
 	/* sys_mmap, ksys_mmap_pgoff */
 	if ((uint64_t)offset & ~SGX_PAGE_MASK)
 		return fail(EINVAL);
@@ -567,6 +571,8 @@ void *emu_mmap(struct emu_proc *proc, void *addr, size_t len, int prot, int flag
 			ret = mmap_file(mm, file, a, size, prot, flags, pgoff);
 		else
 			ret = mmap_anon(mm, a, size, prot, flags, offset);
+		if (ret != MAP_FAILED)
+			inv_check_mapped(mm, (uint64_t)(uintptr_t)ret, (uint64_t)(uintptr_t)ret + size, true);
 	}
 	if (file) {
 		int saved = errno;
@@ -584,6 +590,7 @@ int emu_munmap(struct emu_proc *proc, void *addr, size_t len)
 	uint64_t start = (uint64_t)(uintptr_t)addr;
 	uint64_t size = page_align(len);
 
+	EMU_COUNT(mm->emu, munmaps);
 	if ((start & ~SGX_PAGE_MASK) || start > TASK_SIZE || len > TASK_SIZE - start || !size) {
 		errno = EINVAL;
 		return -1;
@@ -601,6 +608,7 @@ int emu_munmap(struct emu_proc *proc, void *addr, size_t len)
 	 * host memory does, so no LP reaches freed memory through its TLB */
 	if (zap_ptes(mm, start, end))
 		flush_tlbs(mm);
+	inv_gone(mm, start, end, true);
 	host_unmap_vmas(old);
 	pthread_rwlock_unlock(&mm->lock);
 	vmas_free(old);
@@ -620,6 +628,7 @@ int emu_mprotect(struct emu_proc *proc, void *addr, size_t len, int prot)
 	uint64_t start = (uint64_t)(uintptr_t)addr;
 	int err = 0;
 
+	EMU_COUNT(mm->emu, mprotects);
 	if (prot & (PROT_GROWSDOWN | PROT_GROWSUP)) {
 		/* no VMA here grows: VM_GROWSDOWN is never set */
 		errno = EINVAL;
@@ -699,6 +708,7 @@ out:
 	if (flush)
 		flush_tlbs(mm);
 	pthread_rwlock_unlock(&mm->lock);
+	inv_check_mapped(mm, start, end, false);
 	if (err) {
 		errno = err;
 		return -1;
@@ -751,6 +761,7 @@ static void mm_exit(struct drv_mm *mm)
 	mm->vmas = NULL;
 	if (zap_ptes(mm, 0, 1ull << 47))
 		flush_tlbs(mm);
+	inv_gone(mm, 0, 1ull << 47, true);
 	host_unmap_vmas(old);
 	pthread_rwlock_unlock(&mm->lock);
 	vmas_free(old);

@@ -286,6 +286,7 @@ static struct sgx_result ewb(struct drv_encl *encl, struct drv_page *page, uint3
 	if (r.vector == SGX_VEC_NONE && r.rax == SGX_NOT_TRACKED) {
 		count(&st->not_tracked);
 		count(&st->etrack);
+		EMU_COUNT(emu, etracks);
 		struct sgx_result t = encls(emu, SGX_ETRACK, 0, epc_kaddr(emu, encl->secs.epc_frame), 0);
 		if (!sgx_ok(t))
 			warn("ETRACK", t);
@@ -309,6 +310,7 @@ static struct sgx_result ewb(struct drv_encl *encl, struct drv_page *page, uint3
 		page->va_page = va;
 		page->va_slot = slot;
 		count(&st->ewb);
+		EMU_COUNT(emu, ewb);
 		return (struct sgx_result){ .vector = SGX_VEC_NONE };
 	}
 	va_put_slot(encl, va, slot);
@@ -609,6 +611,7 @@ static int eldu(struct drv_encl *encl, struct drv_page *page)
 	page->va_slot = 0;
 	page->epc_frame = frame;
 	count(&emu->rstats.eldu);
+	EMU_COUNT(emu, eldu);
 	if (secs)
 		count(&emu->rstats.eldu_secs);
 	return 0;

@@ -79,6 +79,7 @@ struct emu *emu_create(const struct emu_config *cfg)
 		errno = -ret;
 		return NULL;
 	}
+	inv_init(emu);
 	return emu;
 }
 
@@ -87,6 +88,7 @@ void emu_destroy(struct emu *emu)
 {
 	if (!emu)
 		return;
+	inv_destroy(emu);
 	epc_destroy(emu);
 	pthread_mutex_destroy(&emu->encl_list_lock);
 	pthread_mutex_destroy(&emu->lp_lock);
@@ -229,14 +231,16 @@ int emu_close(struct emu_proc *proc, int fd)
 
 int emu_ioctl(struct emu_proc *proc, int fd, unsigned long cmd, void *arg)
 {
+	EMU_COUNT(proc->emu, ioctls);
 	struct drv_file *file = drv_fget(proc, fd);
 	long ret;
 
 	if (!file)
 		return fail(EBADF);
-	if (file->kind == DRV_FILE_ENCLAVE)
+	if (file->kind == DRV_FILE_ENCLAVE) {
 		ret = encl_ioctl(proc, file->encl, cmd, arg);
-	else
+		inv_after_ioctl(file->encl);
+	} else
 		ret = -ENOTTY;      /* no unlocked_ioctl */
 	drv_file_put(file);
 	if (ret == -ENOIOCTLCMD)

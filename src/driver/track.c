@@ -57,13 +57,19 @@ void emu_send_ipis(struct emu *emu, uint64_t mask)
 	uint64_t posted = 0;
 	struct emu_thread *self = emu_current_thread();
 	struct hw_lp *own = self ? self->lp : NULL;
+	unsigned targets = 0;
 
 	for (unsigned i = 0; i < nr && i < 64; i++) {
 		if (!(mask & (1ull << i)))
 			continue;
 		struct hw_lp *lp = hw_lp_get(emu->m, i);
+		targets += lp != own;
 		if (!hw_lp_send_ipi(lp) && lp != own)
 			posted |= 1ull << i;
+	}
+	if (mask) {   /* one round; the caller's own LP runs it without an interrupt */
+		EMU_COUNT(emu, ipis);
+		EMU_COUNT_N(emu, ipi_targets, targets);
 	}
 	for (unsigned i = 0; i < nr && i < 64; i++) {
 		if (!(posted & (1ull << i)))
@@ -77,6 +83,7 @@ void emu_send_ipis(struct emu *emu, uint64_t mask)
 static struct sgx_result etrack(struct drv_encl *encl)
 {
 	struct emu *emu = encl->emu;
+	EMU_COUNT(emu, etracks);
 	return hw_encls(emu_kernel_lp(emu), SGX_ETRACK, 0, epc_kaddr(emu, encl->secs.epc_frame), 0);
 }
 

@@ -173,11 +173,14 @@ static int run_leaf(struct emu_thread *t, struct exec_proc *xp, uint32_t leaf, s
 			report_exception(run, regs, r);
 			return 0;
 		}
+		EMU_COUNT(t->proc->emu, enclave_entries);
 		struct sgx_result aex;
 		if (run_code(t, xp, tcs, fresh, &aex)) {
+			EMU_COUNT(t->proc->emu, enclave_exits);
 			run->function = (uint32_t)regs->rax;
 			return 0;
 		}
+		EMU_COUNT(t->proc->emu, aexs);
 		if (!kernel_handles(t, aex)) {
 			report_exception(run, regs, aex);
 			return 0;
