@@ -1013,10 +1013,21 @@ static void test_switch_etrack_per_ioctl(void **state)
 		struct sgx_enclave_restrict_permissions rp;
 		struct sgx_enclave_modify_types mt;
 
+		/* a thread of the process on an LP of its own: each round IPIs it */
+		struct emu_thread *t = emu_thread_create(s->proc);
+		assert_non_null(t);
+		struct emu_counters c0, c1;
+		emu_counters_read(s->emu, &c0);
 		uint64_t epoch = epoch_of(s);
 		assert_int_equal(sx_restrict(s, P_DATA, 4 * PAGE, R_, &rp), 0);
 		assert_int_equal(rp.count, 4 * PAGE);
 		assert_int_equal(epoch_of(s), epoch + per);
+		emu_counters_read(s->emu, &c1);
+		assert_int_equal(c1.etracks - c0.etracks, per);
+		assert_int_equal(c1.ipis - c0.ipis, per);
+		assert_int_equal(c1.ipi_targets - c0.ipi_targets, per);
+		assert_int_equal(c1.encls[SGX_EMODPR] - c0.encls[SGX_EMODPR], 4);
+		emu_thread_destroy(t);
 		for (uint64_t off = P_DATA; off < P_DATA + 4 * PAGE; off += PAGE)
 			assert_int_equal(px_op(s, PX_EACCEPT, off, REG_PT | R_ | SGX_SECINFO_PR), SGX_SUCCESS);
 		/* an error mid-way (a hole): the pages done are still tracked */
