@@ -813,7 +813,8 @@ static void test_fuzz(void **state)
 		free(err);
 		free(t);
 	}
-	print_message("fuzz: %u passed, %u failed, %u malformed; %u ran\n", counts[0], counts[1], counts[2], ran);
+	print_message("mutated scenarios: %u held every expectation, %u stopped at one, %u rejected as malformed; %u ran\n",
+		      counts[0], counts[1], counts[2], ran);
 	assert_true(ran > 50);
 	for (unsigned i = 0; i < NR_EXAMPLES; i++)
 		free(texts[i]);
