@@ -380,6 +380,37 @@ void inv_gone(struct drv_mm *mm, uint64_t start, uint64_t end, bool vmas)
 	close_range(st, mm->pt, start & SGX_PAGE_MASK, end, invs);
 }
 
+/* Take this thread's pending EPCM cuts: their addresses (malloc'ed), or NULL. */
+static uint64_t *take_pending(struct inv_state *st, size_t *n)
+{
+	pthread_t self = pthread_self();
+	uint64_t *las = NULL;
+	*n = 0;
+	pthread_mutex_lock(&st->lock);
+	for (size_t i = 0; i < st->nr_pending; i++)
+		if (pthread_equal(st->pending[i].thread, self))
+			(*n)++;
+	if (*n && (las = malloc(*n * sizeof(*las)))) {
+		size_t k = 0, j = 0;
+		for (size_t i = 0; i < st->nr_pending; i++) {
+			if (pthread_equal(st->pending[i].thread, self))
+				las[k++] = st->pending[i].la;
+			else
+				st->pending[j++] = st->pending[i];
+		}
+		st->nr_pending = j;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return las;
+}
+
+/* The pages just cut, in mm; mm->lock held. */
+static void check_cut(struct inv_state *st, struct drv_mm *mm, const uint64_t *las, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		check_range(st, mm, las[k], las[k] + SGX_PAGE_SIZE, AT_CUT);
+}
+
 void inv_check_mapped(struct drv_mm *mm, uint64_t start, uint64_t end, bool fresh)
 {
 	struct inv_state *st = mm->emu->inv;
@@ -387,9 +418,13 @@ void inv_check_mapped(struct drv_mm *mm, uint64_t start, uint64_t end, bool fres
 		return;
 	if (fresh)
 		inv_gone(mm, start, end, true);
+	size_t n;
+	uint64_t *cut = take_pending(st, &n);   /* mprotect-emodpr's EMODPRs */
 	pthread_rwlock_rdlock(&mm->lock);
+	check_cut(st, mm, cut, n);
 	check_range(st, mm, start, end, AT_MAP);
 	pthread_rwlock_unlock(&mm->lock);
+	free(cut);
 }
 
 void inv_check_fault(struct drv_mm *mm, uint64_t addr)
@@ -425,28 +460,10 @@ void inv_after_ioctl(struct drv_encl *encl)
 	struct inv_state *st = encl->emu->inv;
 	if (!st)
 		return;
-	pthread_t self = pthread_self();
-	uint64_t *las = NULL;
-	size_t n = 0;
-	pthread_mutex_lock(&st->lock);
-	for (size_t i = 0; i < st->nr_pending; i++)
-		if (pthread_equal(st->pending[i].thread, self))
-			n++;
-	if (n && (las = malloc(n * sizeof(*las)))) {
-		size_t k = 0, j = 0;
-		for (size_t i = 0; i < st->nr_pending; i++) {
-			if (pthread_equal(st->pending[i].thread, self))
-				las[k++] = st->pending[i].la;
-			else
-				st->pending[j++] = st->pending[i];
-		}
-		st->nr_pending = j;
-	}
-	pthread_mutex_unlock(&st->lock);
-	if (!las)
+	size_t n, nr_mms = 0, cap = 0;
+	uint64_t *cut = take_pending(st, &n);
+	if (!cut)
 		return;
-
-	size_t nr_mms = 0, cap = 0;
 	pthread_mutex_lock(&encl->mm_lock);
 	for (struct drv_encl_mm *em = encl->mm_list; em; em = em->next)
 		cap++;
@@ -458,13 +475,12 @@ void inv_after_ioctl(struct drv_encl *encl)
 	pthread_mutex_unlock(&encl->mm_lock);
 	for (size_t i = 0; i < nr_mms; i++) {
 		pthread_rwlock_rdlock(&mms[i]->lock);
-		for (size_t k = 0; k < n; k++)
-			check_range(st, mms[i], las[k], las[k] + SGX_PAGE_SIZE, AT_CUT);
+		check_cut(st, mms[i], cut, n);
 		pthread_rwlock_unlock(&mms[i]->lock);
 		mm_put(mms[i]);
 	}
 	free(mms);
-	free(las);
+	free(cut);
 }
 
 uint64_t emu_check_invariants(struct emu_proc *proc)

@@ -708,7 +708,7 @@ out:
 	if (flush)
 		flush_tlbs(mm);
 	pthread_rwlock_unlock(&mm->lock);
-	inv_check_mapped(mm, start, end, false);
+	inv_check_mapped(mm, start, err ? start : end, false);   /* a failed mprotect vetted nothing */
 	if (err) {
 		errno = err;
 		return -1;
