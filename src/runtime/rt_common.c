@@ -561,6 +561,7 @@ int rt_run(struct rt *rt, const struct rt_op *ops, size_t n)
 		if (rt->pending) {
 			rt_host_ocall(rt, rt->pending);
 			rt->stats.ocalls++;
+			emu_count_runtime_exit(rt->emu);
 			why = RT_ENTER_OCALL_RET;
 			function = SGX_EENTER;
 			continue;

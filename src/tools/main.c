@@ -19,6 +19,11 @@ static void usage(FILE *out)
 		     "  run FILE           a scenario of host and enclave operations with expected outcomes\n"
 		     "                     (docs/scenario.md): one trace line per operation; exit status 0 when\n"
 		     "                     every expectation holds, 1 when one does not, 2 for a malformed file\n"
+		     "  compare [--workload W] [--runtime R] [--policy P] [--json] ...\n"
+		     "                     built-in workloads by each runtime's flows under each policy: a table\n"
+		     "                     of round trips, leaves, ETRACK/IPIs, faults, modelled time, invariants\n"
+		     "  inspect [FILE] [--step N] [--range ...]\n"
+		     "                     VMA, PTE and EPCM of enclave pages after step N of a scenario or workload\n"
 		     "  help               this text\n");
 }
 
@@ -33,6 +38,10 @@ int main(int argc, char **argv)
 		return cmd_cpuid(argc - 2, argv + 2);
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 2, argv + 2);
+	if (!strcmp(cmd, "compare"))
+		return cmd_compare(argc - 2, argv + 2);
+	if (!strcmp(cmd, "inspect"))
+		return cmd_inspect(argc - 2, argv + 2);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;
