@@ -537,6 +537,8 @@ static bool handle_exception(struct rt *rt, const struct sgx_enclave_run *run)
 	return true;
 }
 
+static int run(struct rt *rt);
+
 int rt_run(struct rt *rt, const struct rt_op *ops, size_t n)
 {
 	if (rt->dead)
@@ -546,6 +548,17 @@ int rt_run(struct rt *rt, const struct rt_op *ops, size_t n)
 	rt->next_op = 0;
 	rt->pending = NULL;
 	rt->stats.ecalls++;
+	/* The host's system calls come from the thread that runs the enclave,
+	 * so the kernel works on that thread's LP (its IPIs are local there). */
+	struct emu_thread *prev = emu_current_thread();
+	emu_thread_bind(rt->thread);
+	int ret = run(rt);
+	emu_thread_bind(prev);
+	return ret;
+}
+
+static int run(struct rt *rt)
+{
 	uint64_t why = RT_ENTER_ECALL;
 	unsigned function = SGX_EENTER;
 	for (;;) {
