@@ -1,6 +1,6 @@
 /*
- * The sgx2emu command.  Subcommands grow with the layers: the hardware
- * model's demo and CPUID, scenarios (run); policy comparison follows.
+ * The sgx2emu command.  Without a command it runs `compare` with its
+ * built-in defaults: every workload by every runtime under every policy.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +13,7 @@ static void usage(FILE *out)
 		     "\n"
 		     "commands:\n"
 		     "  demo [--sgx1]      one enclave page through EAUG, EACCEPT, EMODPR, ETRACK, EMODT and\n"
-		     "                     EREMOVE, showing each outcome, why, and the EPCM (the default)\n"
+		     "                     EREMOVE, showing each outcome, why, and the EPCM\n"
 		     "  cpuid [--sgx1] [--epc-mib N] [--sections N]\n"
 		     "                     the emulated CPUID leaf 0x12\n"
 		     "  run FILE           a scenario of host and enclave operations with expected outcomes\n"
@@ -22,6 +22,7 @@ static void usage(FILE *out)
 		     "  compare [--workload W] [--runtime R] [--policy P] [--json] ...\n"
 		     "                     built-in workloads by each runtime's flows under each policy: a table\n"
 		     "                     of round trips, leaves, ETRACK/IPIs, faults, modelled time, invariants\n"
+		     "                     (the default when no command is given)\n"
 		     "  inspect [FILE] [--step N] [--range ...]\n"
 		     "                     VMA, PTE and EPCM of enclave pages after step N of a scenario or workload\n"
 		     "  help               this text\n");
@@ -30,7 +31,7 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return cmd_demo(0, NULL);
+		return cmd_compare(0, NULL);
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "demo"))
 		return cmd_demo(argc - 2, argv + 2);
