@@ -292,7 +292,7 @@ long ioctl_remove_pages(struct emu_proc *proc, struct drv_encl *encl, void *arg)
  * in_mm: from mprotect with the mm lock held (no reclaim, no PTE zap).
  * Takes and drops encl->lock; 0 or -errno, *result set for an SGX code. */
 long sgx2_ready(struct drv_encl *encl);
-bool sgx2_range_ok(const struct drv_encl *encl, uint64_t offset, uint64_t length);
+bool encl_validate_offset_length(const struct drv_encl *encl, uint64_t offset, uint64_t length);
 long sgx2_emodpr_page(struct drv_encl *encl, uint64_t addr, uint64_t perms, bool in_mm, uint64_t *result);
 /* The one ETRACK + IPI round of a call made with the etrack-per-ioctl switch. */
 long sgx2_etrack_deferred(struct drv_encl *encl);

@@ -44,8 +44,9 @@ static struct sgx_result encls(struct emu *emu, uint32_t leaf, uint64_t rbx, uin
 	return hw_encls(emu_kernel_lp(emu), leaf, rbx, rcx, rdx);
 }
 
-/* sgx_validate_offset_length (with the 2022 wrap-around fix). */
-static bool offset_length_ok(const struct drv_encl *encl, uint64_t offset, uint64_t length)
+/* sgx_validate_offset_length (with the 2022 wrap-around fix), for
+ * ADD_PAGES and every SGX2 and extension ioctl. */
+bool encl_validate_offset_length(const struct drv_encl *encl, uint64_t offset, uint64_t length)
 {
 	if (offset & (SGX_PAGE_SIZE - 1))
 		return false;
@@ -281,7 +282,7 @@ static long ioc_add_pages(struct emu_proc *proc, struct drv_encl *encl, void *ar
 		return -EFAULT;
 	if (p.src & (SGX_PAGE_SIZE - 1))
 		return -EINVAL;
-	if (!offset_length_ok(encl, p.offset, p.length))
+	if (!encl_validate_offset_length(encl, p.offset, p.length))
 		return -EINVAL;
 	if (copy_from_user(proc->mm, &secinfo, p.secinfo, sizeof(secinfo)))
 		return -EFAULT;

@@ -131,7 +131,7 @@ static long ioc_relax(struct emu_proc *proc, struct drv_encl *encl, void *arg)
 		return ret;
 	if (copy_from_user(proc->mm, &p, (uint64_t)(uintptr_t)arg, sizeof(p)))
 		return -EFAULT;
-	if (!sgx2_range_ok(encl, p.offset, p.length) || !perms_ok(p.permissions) || p.count)
+	if (!encl_validate_offset_length(encl, p.offset, p.length) || !perms_ok(p.permissions) || p.count)
 		return -EINVAL;
 	ret = relax_permissions(encl, &p);
 	if (copy_to_user(proc->mm, (uint64_t)(uintptr_t)arg, &p, sizeof(p)))
@@ -150,7 +150,7 @@ static long ioc_modify(struct emu_proc *proc, struct drv_encl *encl, void *arg)
 		return ret;
 	if (copy_from_user(proc->mm, &p, (uint64_t)(uintptr_t)arg, sizeof(p)))
 		return -EFAULT;
-	if (!sgx2_range_ok(encl, p.offset, p.length) || !perms_ok(p.permissions) || p.result || p.count)
+	if (!encl_validate_offset_length(encl, p.offset, p.length) || !perms_ok(p.permissions) || p.result || p.count)
 		return -EINVAL;
 	ret = emodpr_range(encl, p.offset, p.length, p.permissions, &p.result, &p.count);
 	if (copy_to_user(proc->mm, (uint64_t)(uintptr_t)arg, &p, sizeof(p)))
@@ -169,7 +169,7 @@ static long ioc_reset(struct emu_proc *proc, struct drv_encl *encl, void *arg)
 		return ret;
 	if (copy_from_user(proc->mm, &p, (uint64_t)(uintptr_t)arg, sizeof(p)))
 		return -EFAULT;
-	if (!sgx2_range_ok(encl, p.offset, p.length) || p.result || p.count)
+	if (!encl_validate_offset_length(encl, p.offset, p.length) || p.result || p.count)
 		return -EINVAL;
 	ret = emodpr_range(encl, p.offset, p.length, 0, &p.result, &p.count);
 	if (copy_to_user(proc->mm, (uint64_t)(uintptr_t)arg, &p, sizeof(p)))
@@ -231,7 +231,7 @@ static long ioc_augment(struct emu_proc *proc, struct drv_encl *encl, void *arg)
 		return ret;
 	if (copy_from_user(proc->mm, &p, (uint64_t)(uintptr_t)arg, sizeof(p)))
 		return -EFAULT;
-	if (!sgx2_range_ok(encl, p.offset, p.length) || p.count)
+	if (!encl_validate_offset_length(encl, p.offset, p.length) || p.count)
 		return -EINVAL;
 	ret = augment_pages(encl, &p);
 	if (copy_to_user(proc->mm, (uint64_t)(uintptr_t)arg, &p, sizeof(p)))

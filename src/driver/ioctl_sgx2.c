@@ -43,18 +43,6 @@ long sgx2_ready(struct drv_encl *encl)
 	return 0;
 }
 
-/* sgx_validate_offset_length, with the 2022 wrap-around check */
-bool sgx2_range_ok(const struct drv_encl *encl, uint64_t offset, uint64_t length)
-{
-	if (offset & (SGX_PAGE_SIZE - 1))
-		return false;
-	if (!length || (length & (SGX_PAGE_SIZE - 1)))
-		return false;
-	if (offset + length < offset)
-		return false;
-	return offset + length - SGX_PAGE_SIZE < encl->size;
-}
-
 /* An ENCLS leaf on a page, on the LP the kernel uses for the caller. */
 static struct sgx_result encls_page(struct drv_encl *encl, uint32_t leaf, const struct sgx_secinfo *secinfo,
 				    const struct drv_page *page)
@@ -217,7 +205,7 @@ long ioctl_restrict_permissions(struct emu_proc *proc, struct drv_encl *encl, vo
 		return ret;
 	if (copy_from_user(proc->mm, &p, (uint64_t)(uintptr_t)arg, sizeof(p)))
 		return -EFAULT;
-	if (!sgx2_range_ok(encl, p.offset, p.length))
+	if (!encl_validate_offset_length(encl, p.offset, p.length))
 		return -EINVAL;
 	if (p.permissions & ~PERM_MASK)
 		return -EINVAL;
@@ -325,7 +313,7 @@ long ioctl_modify_types(struct emu_proc *proc, struct drv_encl *encl, void *arg)
 		return ret;
 	if (copy_from_user(proc->mm, &p, (uint64_t)(uintptr_t)arg, sizeof(p)))
 		return -EFAULT;
-	if (!sgx2_range_ok(encl, p.offset, p.length))
+	if (!encl_validate_offset_length(encl, p.offset, p.length))
 		return -EINVAL;
 	if (p.page_type & ~PAGE_TYPE_MASK)
 		return -EINVAL;
@@ -408,7 +396,7 @@ long ioctl_remove_pages(struct emu_proc *proc, struct drv_encl *encl, void *arg)
 		return ret;
 	if (copy_from_user(proc->mm, &p, (uint64_t)(uintptr_t)arg, sizeof(p)))
 		return -EFAULT;
-	if (!sgx2_range_ok(encl, p.offset, p.length))
+	if (!encl_validate_offset_length(encl, p.offset, p.length))
 		return -EINVAL;
 	if (p.count)
 		return -EINVAL;
