@@ -46,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "sgx2emu/emu.h"
 #include "sgx2emu/enclave.h"
 #include "sgx2emu/sign.h"
@@ -75,18 +76,6 @@ static struct {
 } cfg;
 
 static EVP_PKEY *sign_key;
-
-static double clock_ns(clockid_t clk)
-{
-	struct timespec ts;
-	clock_gettime(clk, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static double now_ns(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
-}
 
 /* CPU time of this thread, user + system (everything here runs on it).  On
  * a loaded machine it is steadier than wall time; a VM's host-side cost of
@@ -162,18 +151,6 @@ static bool failed(struct result *res, const char *fmt, ...)
 		va_end(ap);
 	}
 	return false;
-}
-
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			putchar('\\');
-		if ((unsigned char)*s >= 0x20)
-			putchar(*s);
-	}
-	putchar('"');
 }
 
 static void report(const struct result *res)

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "common/fixture.h"
+#include "bench_util.h"
 
 #define MAX_RUNS 15
 #define MAX_PAGES 200           /* heap pages of the standard 1 MiB ELRANGE: 240 */
@@ -37,25 +38,6 @@ struct result {
 	double memset_ns;
 	char unavailable[160];  /* why, when a leaf failed */
 };
-
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, unsigned n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* The yardstick: writing one page of ordinary memory. */
 static double memset_4k_ns(void)
@@ -312,18 +294,6 @@ static void measure(struct result *res, run_fn fn, unsigned ops)
 		per_op[res->runs++] = ns / ops;
 	}
 	res->ns_per_op = median(per_op, res->runs);
-}
-
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			putchar('\\');
-		if ((unsigned char)*s >= 0x20)
-			putchar(*s);
-	}
-	putchar('"');
 }
 
 static void report(const struct result *res)
