@@ -199,15 +199,37 @@ struct sgx_result fx_einit(struct fx *f)
 	return fx_einit_with(f, &ss);
 }
 
-struct sgx_result fx_eaug(struct fx *f, uint64_t la)
+struct sgx_result fx_eaug_frame_on(struct fx *f, struct hw_lp *lp, uint64_t la, uint8_t *frame, unsigned prot)
 {
 	static struct sgx_pageinfo pi;
 	pi = (struct sgx_pageinfo){ .linaddr = la, .secs = fx_addr(f->secs) };
-	uint8_t *frame = fx_frame(f);
-	struct sgx_result r = hw_encls(f->lp, SGX_EAUG, fx_addr(&pi), fx_addr(frame), 0);
+	struct sgx_result r = hw_encls(lp, SGX_EAUG, fx_addr(&pi), fx_addr(frame), 0);
 	if (sgx_ok(r))
-		assert_int_equal(hw_pt_map(f->pt, la, frame, HW_PROT_R | HW_PROT_W), 0);
+		assert_int_equal(hw_pt_map(f->pt, la, frame, prot), 0);
 	return r;
+}
+
+struct sgx_result fx_eaug_on(struct fx *f, struct hw_lp *lp, uint64_t la)
+{
+	return fx_eaug_frame_on(f, lp, la, fx_frame(f), HW_PROT_R | HW_PROT_W);
+}
+
+struct sgx_result fx_eaug(struct fx *f, uint64_t la)
+{
+	return fx_eaug_on(f, f->lp, la);
+}
+
+struct sgx_result fx_emod_on(struct fx *f, struct hw_lp *lp, uint32_t leaf, uint64_t flags, uint64_t la)
+{
+	static struct sgx_secinfo si;
+	memset(&si, 0, sizeof(si));
+	si.flags = flags;
+	return hw_encls(lp, leaf, fx_addr(&si), fx_epc_of(f, la), 0);
+}
+
+struct sgx_result fx_etrack_on(struct fx *f, struct hw_lp *lp)
+{
+	return hw_encls(lp, SGX_ETRACK, 0, fx_addr(f->secs), 0);
 }
 
 static void fill_tcs(uint8_t *page, uint64_t ossa)
@@ -272,6 +294,13 @@ uint32_t fx_frame_of_la(struct fx *f, uint64_t la)
 	if (!hw_pt_lookup(f->pt, la & SGX_PAGE_MASK, &page, &prot))
 		return HW_NO_FRAME;
 	return hw_epc_frame_of(f->m, fx_addr(page));
+}
+
+uint64_t fx_epc_of(struct fx *f, uint64_t la)
+{
+	uint32_t frame = fx_frame_of_la(f, la);
+	assert_int_not_equal(frame, HW_NO_FRAME);
+	return fx_addr(hw_epc_page(f->m, frame));
 }
 
 struct hw_epcm_entry fx_epcm(struct fx *f, uint64_t la)

@@ -81,6 +81,17 @@ struct sgx_result fx_einit_with(struct fx *f, const struct sgx_sigstruct *ss);
 struct sgx_result fx_einit(struct fx *f);
 /* EAUG a fresh frame at la and map it RW (PTE) in the page table. */
 struct sgx_result fx_eaug(struct fx *f, uint64_t la);
+/*
+ * The same from a given LP: fx_eaug uses LP 0, which the tests of SGX2 keep
+ * inside the enclave while "the OS" (another LP) adds and changes pages.
+ */
+struct sgx_result fx_eaug_on(struct fx *f, struct hw_lp *lp, uint64_t la);
+/* EAUG the given frame at la from lp and map it with prot (HW_PROT_*). */
+struct sgx_result fx_eaug_frame_on(struct fx *f, struct hw_lp *lp, uint64_t la, uint8_t *frame, unsigned prot);
+/* EMODPR or EMODT (leaf) from lp on the page at la with a SECINFO of flags. */
+struct sgx_result fx_emod_on(struct fx *f, struct hw_lp *lp, uint32_t leaf, uint64_t flags, uint64_t la);
+/* ETRACK of the fixture's enclave from lp. */
+struct sgx_result fx_etrack_on(struct fx *f, struct hw_lp *lp);
 
 /* Standard enclave (layout above), asserting each step. */
 void fx_build_standard(struct fx *f, bool initialize);
@@ -92,6 +103,8 @@ struct sgx_result fx_eaccept(struct fx *f, struct hw_lp *lp, uint64_t la, uint64
 
 /* EPC frame that backs la in the page table (HW_NO_FRAME if none). */
 uint32_t fx_frame_of_la(struct fx *f, uint64_t la);
+/* Host address of the EPC frame that backs la; asserts there is one. */
+uint64_t fx_epc_of(struct fx *f, uint64_t la);
 struct hw_epcm_entry fx_epcm(struct fx *f, uint64_t la);
 
 /* Shared test key (generated once per process). */

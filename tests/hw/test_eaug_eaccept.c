@@ -21,42 +21,11 @@
 #define PR         SGX_SECINFO_PR
 #define AUG_FLAGS  (REG | R | W | PENDING)  /* what an EAUG'd page is accepted with */
 
-static uint64_t epc_of(struct fx *f, uint64_t la)
-{
-	uint32_t frame = fx_frame_of_la(f, la);
-	assert_int_not_equal(frame, HW_NO_FRAME);
-	return fx_addr(hw_epc_page(f->m, frame));
-}
-
 static struct sgx_result eaug_with(struct fx *f, const struct sgx_pageinfo *src, uint64_t target)
 {
 	static struct sgx_pageinfo pi;
 	pi = *src;
 	return hw_encls(OS(f), SGX_EAUG, fx_addr(&pi), target, 0);
-}
-
-/* EAUG from the OS LP and map the page RW, as Linux's fault handler does. */
-static struct sgx_result eaug(struct fx *f, uint64_t la)
-{
-	struct sgx_pageinfo pi = { .linaddr = la, .secs = fx_addr(f->secs) };
-	uint8_t *frame = fx_frame(f);
-	struct sgx_result r = eaug_with(f, &pi, fx_addr(frame));
-	if (sgx_ok(r))
-		assert_int_equal(hw_pt_map(f->pt, la, frame, HW_PROT_R | HW_PROT_W), 0);
-	return r;
-}
-
-static struct sgx_result os_leaf(struct fx *f, uint32_t leaf, uint64_t flags, uint64_t la)
-{
-	static struct sgx_secinfo si;
-	memset(&si, 0, sizeof(si));
-	si.flags = flags;
-	return hw_encls(OS(f), leaf, fx_addr(&si), epc_of(f, la), 0);
-}
-
-static struct sgx_result etrack(struct fx *f)
-{
-	return hw_encls(OS(f), SGX_ETRACK, 0, fx_addr(f->secs), 0);
 }
 
 /* EACCEPT with the SECINFO at secinfo_la, written by the enclave first. */
@@ -180,7 +149,7 @@ static void test_eaug_before_einit_gp(void **state)
 	assert_true(hw_epcm_read(f->m, hw_epc_frame_of(f->m, fx_addr(frame)), &e));
 	assert_false(e.valid);
 	/* a used target is #PF even before EINIT: the EPCM check comes first */
-	assert_pf(eaug_with(f, &pi, epc_of(f, PAGE)), epc_of(f, PAGE), FX_PFEC_ENCLS);
+	assert_pf(eaug_with(f, &pi, fx_epc_of(f, PAGE)), fx_epc_of(f, PAGE), FX_PFEC_ENCLS);
 }
 
 static void test_eadd_after_einit_gp(void **state)
@@ -238,7 +207,7 @@ static void test_eaug_target_and_secs_pf(void **state)
 	struct fx *f = *state;
 	struct sgx_pageinfo pi = { .linaddr = FX_HEAP, .secs = fx_addr(f->secs) };
 	/* target already valid */
-	assert_pf(eaug_with(f, &pi, epc_of(f, PAGE)), epc_of(f, PAGE), FX_PFEC_ENCLS);
+	assert_pf(eaug_with(f, &pi, fx_epc_of(f, PAGE)), fx_epc_of(f, PAGE), FX_PFEC_ENCLS);
 	assert_pf(eaug_with(f, &pi, fx_addr(f->secs)), fx_addr(f->secs), FX_PFEC_ENCLS);
 	/* target not EPC */
 	uint64_t ram = fx_addr(fx_scratch(f, 3));
@@ -247,13 +216,13 @@ static void test_eaug_target_and_secs_pf(void **state)
 	uint8_t *frame = fx_frame(f);
 	pi.secs = ram;
 	assert_pf(eaug_with(f, &pi, fx_addr(frame)), ram, FX_PFEC_ENCLS);
-	pi.secs = epc_of(f, PAGE);
-	assert_pf(eaug_with(f, &pi, fx_addr(frame)), epc_of(f, PAGE), FX_PFEC_ENCLS);
+	pi.secs = fx_epc_of(f, PAGE);
+	assert_pf(eaug_with(f, &pi, fx_addr(frame)), fx_epc_of(f, PAGE), FX_PFEC_ENCLS);
 	uint8_t *free_frame = fx_frame(f);
 	pi.secs = fx_addr(free_frame);
 	assert_pf(eaug_with(f, &pi, fx_addr(frame)), fx_addr(free_frame), FX_PFEC_ENCLS);
 	/* order: a used target is reported before a bad SECS */
-	assert_pf(eaug_with(f, &pi, epc_of(f, PAGE)), epc_of(f, PAGE), FX_PFEC_ENCLS);
+	assert_pf(eaug_with(f, &pi, fx_epc_of(f, PAGE)), fx_epc_of(f, PAGE), FX_PFEC_ENCLS);
 	/* and SRCPGE ≠ 0 before a SECS outside the EPC */
 	pi = (struct sgx_pageinfo){ .linaddr = FX_HEAP, .secs = ram, .srcpge = ram };
 	assert_gp(eaug_with(f, &pi, fx_addr(frame)));
@@ -267,7 +236,7 @@ static void test_eaug_target_and_secs_pf(void **state)
 static void test_eaccept_eaug_page(void **state)
 {
 	struct fx *f = *state;
-	assert_success(eaug(f, FX_HEAP));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	struct hw_regs *regs = hw_lp_regs(f->lp);
 	regs->rflags = HW_RFLAGS_ZF | HW_RFLAGS_CF;
@@ -288,14 +257,14 @@ static void test_eaccept_eaug_page(void **state)
 static void test_eaccept_mismatch_each_attribute(void **state)
 {
 	struct fx *f = *state;
-	assert_success(eaug(f, FX_HEAP));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP));
 	/* FX_HEAP+0x1000 maps the same frame: its ENCLAVEADDRESS is FX_HEAP */
 	assert_int_equal(hw_pt_map(f->pt, FX_HEAP + 0x1000, hw_epc_page(f->m, fx_frame_of_la(f, FX_HEAP)),
 				   HW_PROT_R | HW_PROT_W), 0);
 	/* a MODIFIED TRIM page and an accepted TRIM page */
-	assert_success(os_leaf(f, SGX_EMODT, TRIM, PAGE));
-	assert_success(os_leaf(f, SGX_EMODT, TRIM, FX_DATA + 0x3000));
-	assert_success(etrack(f));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODT, TRIM, PAGE));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODT, TRIM, FX_DATA + 0x3000));
+	assert_success(fx_etrack_on(f, OS(f)));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_success(eaccept(f->lp, FX_DATA + 0x3000, TRIM | MODIFIED));
 	struct hw_regs *regs = hw_lp_regs(f->lp);
@@ -320,7 +289,7 @@ static void test_eaccept_mismatch_each_attribute(void **state)
 static void test_eaccept_does_not_compare_pr(void **state)
 {
 	struct fx *f = *state;
-	assert_success(eaug(f, FX_HEAP));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_success(eaccept(f->lp, FX_HEAP, AUG_FLAGS | PR));
 	struct hw_epcm_entry e = fx_epcm(f, FX_HEAP);
@@ -332,7 +301,7 @@ static void test_eaccept_does_not_compare_pr(void **state)
 static void test_eaccept_prot_none_rc19(void **state)
 {
 	struct fx *f = *state;
-	assert_success(eaug(f, FX_HEAP));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_rc(eaccept(f->lp, FX_HEAP, REG | PENDING), SGX_PAGE_ATTRIBUTES_MISMATCH);
 	assert_rc(eaccept(f->lp, FX_HEAP, REG | R | X | PENDING), SGX_PAGE_ATTRIBUTES_MISMATCH);
@@ -359,7 +328,7 @@ static void test_eaccept_illegal_secinfo_gp(void **state)
 		AUG_FLAGS | 0x10000,                /* reserved bit 16 */
 		AUG_FLAGS | (1ull << 63),
 	};
-	assert_success(eaug(f, FX_HEAP));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	for (size_t i = 0; i < sizeof(illegal) / sizeof(illegal[0]); i++)
 		assert_aex_gp(f, f->lp, FX_TCS, eaccept(f->lp, FX_HEAP, illegal[i]));
@@ -375,7 +344,7 @@ static void test_eaccept_illegal_secinfo_gp(void **state)
 static void test_eaccept_operands_gp(void **state)
 {
 	struct fx *f = *state;
-	assert_success(eaug(f, FX_HEAP));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP));
 	/* an RW page outside ELRANGE, so only the ELRANGE rule can refuse it */
 	assert_int_equal(hw_pt_map(f->pt, FX_BASE + FX_SIZE, fx_scratch(f, 4), HW_PROT_R | HW_PROT_W), 0);
 	assert_success(fx_enter(f, f->lp, FX_TCS));
@@ -395,11 +364,11 @@ static void test_eaccept_operands_gp(void **state)
 static void test_eaccept_secinfo_page_pf(void **state)
 {
 	struct fx *f = *state;
-	assert_success(eaug(f, FX_HEAP));
-	assert_success(eaug(f, FX_HEAP + 0x1000));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP + 0x1000));
 	/* FX_DATA + 0x3000 loses R (EMODPR to ---); FX_DATA + 0x4000 becomes a modified TRIM */
-	assert_success(os_leaf(f, SGX_EMODPR, 0, FX_DATA + 0x3000));
-	assert_success(os_leaf(f, SGX_EMODT, TRIM, FX_DATA + 0x4000));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODPR, 0, FX_DATA + 0x3000));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODT, TRIM, FX_DATA + 0x4000));
 	/* an ELRANGE page backed by ordinary memory */
 	assert_int_equal(hw_pt_map(f->pt, FX_HEAP + 0x2000, fx_scratch(f, 4), HW_PROT_R | HW_PROT_W), 0);
 	assert_success(fx_enter(f, f->lp, FX_TCS));
@@ -434,7 +403,7 @@ static void test_eaccept_unmapped_target_is_ordinary_pf(void **state)
 	assert_int_equal(last_exinfo(f, FX_TCS)->maddr, FX_HEAP + 0x3000);
 	assert_int_equal(last_exinfo(f, FX_TCS)->errcd, SGX_PFEC_U);
 	assert_int_equal(hw_lp_regs(f->lp)->rip, FX_AEP);
-	assert_success(eaug(f, FX_HEAP + 0x3000));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP + 0x3000));
 	resume(f, f->lp, FX_TCS);
 	assert_success(eaccept(f->lp, FX_HEAP + 0x3000, AUG_FLAGS));
 	assert_false(fx_epcm(f, FX_HEAP + 0x3000).pending);
@@ -443,7 +412,7 @@ static void test_eaccept_unmapped_target_is_ordinary_pf(void **state)
 static void test_eaccept_unmapped_secinfo_cr2_masked(void **state)
 {
 	struct fx *f = *state;
-	assert_success(eaug(f, FX_HEAP));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_aex_pf(f, f->lp, FX_TCS, hw_enclu(f->lp, SGX_EACCEPT, FX_HEAP + 0x7040, FX_HEAP, 0), FX_HEAP + 0x7040,
 		      SGX_PFEC_U);
@@ -463,9 +432,9 @@ static void test_eaccept_target_pf(void **state)
 	assert_success(hw_encls(OS(f), SGX_EPA, SGX_PT_VA, fx_addr(va), 0));
 	assert_int_equal(hw_pt_map(f->pt, FX_HEAP + 0x4000, va, HW_PROT_R | HW_PROT_W), 0);
 	/* a blocked page with an EMODPR pending acceptance */
-	assert_success(os_leaf(f, SGX_EMODPR, R, PAGE));
-	assert_success(hw_encls(OS(f), SGX_EBLOCK, 0, epc_of(f, PAGE), 0));
-	assert_success(etrack(f));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODPR, R, PAGE));
+	assert_success(hw_encls(OS(f), SGX_EBLOCK, 0, fx_epc_of(f, PAGE), 0));
+	assert_success(fx_etrack_on(f, OS(f)));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 
 	assert_aex_pf(f, f->lp, FX_TCS, eaccept(f->lp, FX_HEAP, AUG_FLAGS), FX_HEAP, FX_PFEC_ENCLU);      /* other enclave */
@@ -489,8 +458,8 @@ static void test_not_tracked_without_etrack(void **state)
 {
 	struct fx *f = *state;
 	assert_success(fx_enter(f, f->lp, FX_TCS));
-	assert_success(os_leaf(f, SGX_EMODPR, R, PAGE));
-	assert_success(os_leaf(f, SGX_EMODT, TRIM, FX_DATA + 0x3000));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODPR, R, PAGE));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODT, TRIM, FX_DATA + 0x3000));
 	struct hw_regs *regs = hw_lp_regs(f->lp);
 	assert_rc(eaccept(f->lp, PAGE, REG | R | PR), SGX_NOT_TRACKED);
 	assert_int_equal(regs->rax, SGX_NOT_TRACKED);
@@ -503,7 +472,7 @@ static void test_not_tracked_without_etrack(void **state)
 	assert_success(fx_enter(f, LP1(f), FX_TCS2));
 	assert_rc(eaccept(LP1(f), PAGE, REG | R | PR), SGX_NOT_TRACKED);
 	/* an ETRACK while both are inside: both entered before it */
-	assert_success(etrack(f));
+	assert_success(fx_etrack_on(f, OS(f)));
 	assert_rc(eaccept(f->lp, PAGE, REG | R | PR), SGX_NOT_TRACKED);
 	assert_rc(eaccept(LP1(f), FX_DATA + 0x3000, TRIM | MODIFIED), SGX_NOT_TRACKED);
 	struct hw_epcm_entry e = fx_epcm(f, PAGE);
@@ -525,10 +494,10 @@ static void test_not_tracked_without_etrack(void **state)
 static void test_not_tracked_until_this_lp_leaves(void **state)
 {
 	struct fx *f = *state;
-	assert_success(etrack(f));
+	assert_success(fx_etrack_on(f, OS(f)));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
-	assert_success(os_leaf(f, SGX_EMODPR, R, PAGE));
-	assert_success(etrack(f));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODPR, R, PAGE));
+	assert_success(fx_etrack_on(f, OS(f)));
 	assert_rc(eaccept(f->lp, PAGE, REG | R | PR), SGX_NOT_TRACKED);
 	assert_rc(eaccept(f->lp, PAGE, REG | R | PR), SGX_NOT_TRACKED);
 	assert_success(fx_exit(f, f->lp));
@@ -543,8 +512,8 @@ static void test_not_tracked_while_other_lp_inside(void **state)
 {
 	struct fx *f = *state;
 	assert_success(fx_enter(f, LP1(f), FX_TCS2));
-	assert_success(os_leaf(f, SGX_EMODPR, R, PAGE));
-	assert_success(etrack(f));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODPR, R, PAGE));
+	assert_success(fx_etrack_on(f, OS(f)));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_rc(eaccept(f->lp, PAGE, REG | R | PR), SGX_NOT_TRACKED);
 	struct sgx_result r = hw_lp_interrupt(LP1(f));
@@ -560,9 +529,9 @@ static void test_eaug_needs_no_tracking(void **state)
 	struct fx *f = *state;
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_success(fx_enter(f, LP1(f), FX_TCS2));
-	assert_success(eaug(f, FX_HEAP));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP));
 	assert_success(eaccept(f->lp, FX_HEAP, AUG_FLAGS));
-	assert_success(eaug(f, FX_HEAP + 0x1000));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP + 0x1000));
 	assert_success(eaccept(LP1(f), FX_HEAP + 0x1000, AUG_FLAGS | PR));
 	assert_false(fx_epcm(f, FX_HEAP).pending);
 	assert_false(fx_epcm(f, FX_HEAP + 0x1000).pending);
@@ -573,7 +542,7 @@ static void test_mismatch_before_not_tracked(void **state)
 {
 	struct fx *f = *state;
 	assert_success(fx_enter(f, f->lp, FX_TCS));
-	assert_success(os_leaf(f, SGX_EMODPR, R, PAGE));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODPR, R, PAGE));
 	assert_rc(eaccept(f->lp, PAGE, REG | R | W | PR), SGX_PAGE_ATTRIBUTES_MISMATCH);
 	assert_rc(eaccept(f->lp, PAGE, REG | R | PR), SGX_NOT_TRACKED);
 }
@@ -586,7 +555,7 @@ static void test_eaccept_tcs_contents_gp(void **state)
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	for (int i = 0; i < N; i++) {
 		uint64_t la = FX_HEAP + (uint64_t)i * SGX_PAGE_SIZE;
-		assert_success(eaug(f, la));
+		assert_success(fx_eaug_on(f, OS(f), la));
 		assert_success(eaccept(f->lp, la, AUG_FLAGS));
 		struct sgx_tcs tcs;
 		memset(&tcs, 0, sizeof(tcs));
@@ -602,9 +571,9 @@ static void test_eaccept_tcs_contents_gp(void **state)
 		case GOOD_FLAG1: tcs.flags = 2; break;
 		}
 		assert_success(hw_lp_write(f->lp, la, &tcs, sizeof(tcs)));
-		assert_success(os_leaf(f, SGX_EMODT, TCS, la));
+		assert_success(fx_emod_on(f, OS(f), SGX_EMODT, TCS, la));
 	}
-	assert_success(etrack(f));
+	assert_success(fx_etrack_on(f, OS(f)));
 	assert_success(fx_exit(f, f->lp));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	for (int i = 0; i < GOOD_FLAG1; i++) {
@@ -623,7 +592,7 @@ static void test_eaccept_tcs_contents_gp(void **state)
 static void test_eaccept_outside_enclave_gp(void **state)
 {
 	struct fx *f = *state;
-	assert_success(eaug(f, FX_HEAP));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP));
 	struct sgx_result r = hw_enclu(f->lp, SGX_EACCEPT, SLOT, FX_HEAP, 0);
 	assert_gp(r);
 	assert_false(r.aex);

@@ -23,37 +23,6 @@
 #define PR         SGX_SECINFO_PR
 #define PTE_ALL    (HW_PROT_R | HW_PROT_W | HW_PROT_X)
 
-static uint64_t epc_of(struct fx *f, uint64_t la)
-{
-	uint32_t frame = fx_frame_of_la(f, la);
-	assert_int_not_equal(frame, HW_NO_FRAME);
-	return fx_addr(hw_epc_page(f->m, frame));
-}
-
-static struct sgx_result eaug(struct fx *f, uint64_t la)
-{
-	static struct sgx_pageinfo pi;
-	pi = (struct sgx_pageinfo){ .linaddr = la, .secs = fx_addr(f->secs) };
-	uint8_t *frame = fx_frame(f);
-	struct sgx_result r = hw_encls(OS(f), SGX_EAUG, fx_addr(&pi), fx_addr(frame), 0);
-	if (sgx_ok(r))
-		assert_int_equal(hw_pt_map(f->pt, la, frame, HW_PROT_R | HW_PROT_W), 0);
-	return r;
-}
-
-static struct sgx_result os_leaf(struct fx *f, uint32_t leaf, uint64_t flags, uint64_t la)
-{
-	static struct sgx_secinfo si;
-	memset(&si, 0, sizeof(si));
-	si.flags = flags;
-	return hw_encls(OS(f), leaf, fx_addr(&si), epc_of(f, la), 0);
-}
-
-static struct sgx_result etrack(struct fx *f)
-{
-	return hw_encls(OS(f), SGX_ETRACK, 0, fx_addr(f->secs), 0);
-}
-
 static void put_secinfo(struct hw_lp *lp, uint64_t at, uint64_t flags)
 {
 	struct sgx_secinfo si;
@@ -126,7 +95,7 @@ static void foreign_pages(struct fx *f, uint64_t added, uint64_t augd)
 	assert_true(sgx_ok(fx_ecreate(f, FX_BASE, FX_SIZE, FX_ATTRS)));
 	assert_true(sgx_ok(fx_eadd(f, added, FX_REG_RW, NULL, false)));
 	assert_true(sgx_ok(fx_einit(f)));
-	assert_success(eaug(f, augd));
+	assert_success(fx_eaug_on(f, OS(f), augd));
 	f->secs = secs;
 	struct hw_epcm_entry e = fx_epcm(f, added);
 	assert_int_equal(e.enclave_address, added);
@@ -159,8 +128,8 @@ static void test_emodpe_extends_only(void **state)
 static void test_emodpe_leaves_pr_alone(void **state)
 {
 	struct fx *f = *state;
-	assert_success(os_leaf(f, SGX_EMODPR, R, PAGE));
-	assert_success(etrack(f));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODPR, R, PAGE));
+	assert_success(fx_etrack_on(f, OS(f)));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_success(emodpe(f->lp, PAGE, W));
 	struct hw_epcm_entry e = fx_epcm(f, PAGE);
@@ -178,7 +147,7 @@ static void test_emodpe_leaves_pr_alone(void **state)
 static void test_emodpe_effective_at_once(void **state)
 {
 	struct fx *f = *state;
-	assert_success(os_leaf(f, SGX_EMODPR, R, PAGE));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODPR, R, PAGE));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_success(fx_enter(f, LP1(f), FX_TCS2));
 	uint32_t v = 7;
@@ -197,8 +166,8 @@ static void test_emodpe_effective_at_once(void **state)
 static void test_emodpe_w_without_r_gp(void **state)
 {
 	struct fx *f = *state;
-	assert_success(os_leaf(f, SGX_EMODPR, 0, PAGE));
-	assert_success(os_leaf(f, SGX_EMODPR, X, FX_CODE));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODPR, 0, PAGE));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODPR, X, FX_CODE));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_aex_gp(f, emodpe(f->lp, PAGE, W));
 	assert_aex_gp(f, emodpe(f->lp, PAGE, W | X));
@@ -208,7 +177,7 @@ static void test_emodpe_w_without_r_gp(void **state)
 	assert_success(emodpe(f->lp, PAGE, R | W));
 	assert_rights(fx_epcm(f, PAGE), true, true, false);
 	/* with R already in the EPCM, W alone is fine */
-	assert_success(os_leaf(f, SGX_EMODPR, R, FX_DATA + 0x4000));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODPR, R, FX_DATA + 0x4000));
 	assert_success(emodpe(f->lp, FX_DATA + 0x4000, W));
 	assert_rights(fx_epcm(f, FX_DATA + 0x4000), true, true, false);
 }
@@ -217,13 +186,13 @@ static void test_emodpe_target_pf(void **state)
 {
 	struct fx *f = *state;
 	foreign_pages(f, FX_HEAP + 0x1000, FX_HEAP + 0x5000);                             /* other enclave */
-	assert_success(eaug(f, FX_HEAP));                                                 /* PENDING */
-	assert_success(os_leaf(f, SGX_EMODT, TRIM, FX_DATA + 0x4000));                   /* MODIFIED TRIM */
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP));                                                 /* PENDING */
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODT, TRIM, FX_DATA + 0x4000));                   /* MODIFIED TRIM */
 	assert_int_equal(hw_pt_map(f->pt, FX_HEAP + 0x2000, fx_scratch(f, 4), PTE_ALL), 0); /* not EPC */
 	assert_int_equal(hw_pt_map(f->pt, FX_HEAP + 0x3000, fx_frame(f), PTE_ALL), 0);    /* not VALID */
 	assert_int_equal(hw_pt_map(f->pt, FX_HEAP + 0x4000, hw_epc_page(f->m, fx_frame_of_la(f, PAGE)), PTE_ALL),
 			 0);                                                                /* address mismatch */
-	assert_success(hw_encls(OS(f), SGX_EBLOCK, 0, epc_of(f, SRC), 0));                /* BLOCKED */
+	assert_success(hw_encls(OS(f), SGX_EBLOCK, 0, fx_epc_of(f, SRC), 0));                /* BLOCKED */
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	static const uint64_t targets[] = { FX_HEAP, FX_DATA + 0x4000, FX_TCS2, FX_HEAP + 0x1000, FX_HEAP + 0x2000,
 					    FX_HEAP + 0x3000, FX_HEAP + 0x4000, SRC };
@@ -233,7 +202,7 @@ static void test_emodpe_target_pf(void **state)
 	assert_rights(fx_epcm(f, PAGE), true, true, false);
 	assert_rights(fx_epcm(f, SRC), true, true, false);
 	/* an accepted TRIM page too */
-	assert_success(etrack(f));
+	assert_success(fx_etrack_on(f, OS(f)));
 	assert_success(fx_exit(f, f->lp));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	put_secinfo(f->lp, SLOT, TRIM | MODIFIED);
@@ -245,8 +214,8 @@ static void test_emodpe_target_pf(void **state)
 static void test_emodpe_secinfo_checks(void **state)
 {
 	struct fx *f = *state;
-	assert_success(eaug(f, FX_HEAP));
-	assert_success(os_leaf(f, SGX_EMODPR, 0, FX_DATA + 0x4000));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODPR, 0, FX_DATA + 0x4000));
 	assert_int_equal(hw_pt_map(f->pt, FX_HEAP + 0x2000, fx_scratch(f, 4), PTE_ALL), 0);
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_aex_pf(f, hw_enclu(f->lp, SGX_EMODPE, FX_HEAP + 0x80, PAGE, 0), FX_HEAP + 0x80, FX_PFEC_ENCLU);
@@ -274,7 +243,7 @@ static void test_emodpe_operand_order(void **state)
 	struct fx *f = *state;
 	assert_int_equal(hw_pt_map(f->pt, FX_HEAP + 0x2000, fx_scratch(f, 4), PTE_ALL), 0);
 	assert_int_equal(hw_pt_map(f->pt, FX_BASE + FX_SIZE, fx_scratch(f, 5), PTE_ALL), 0);
-	assert_success(eaug(f, FX_HEAP + 0x6000));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP + 0x6000));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	put_secinfo(f->lp, SLOT, X);
 	assert_aex_gp(f, hw_enclu(f->lp, SGX_EMODPE, SLOT + 8, PAGE, 0));               /* RBX alignment */
@@ -327,7 +296,7 @@ static void test_eacceptcopy_makes_rx_code_page(void **state)
 	struct fx *f = *state;
 	static uint8_t pattern[SGX_PAGE_SIZE], back[SGX_PAGE_SIZE];
 	assert_success(fx_enter(f, LP1(f), FX_TCS2)); /* inside all along: no tracking needed */
-	assert_success(eaug(f, FX_HEAP));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	fill_source(f, pattern);
 	struct hw_regs *regs = hw_lp_regs(f->lp);
@@ -361,8 +330,8 @@ static void test_eacceptcopy_any_legal_rights(void **state)
 	static const uint64_t rights[] = { R | W, R, 0, X, R | W | X };
 	static uint8_t pattern[SGX_PAGE_SIZE];
 	for (size_t i = 0; i < 5; i++)
-		assert_success(eaug(f, FX_HEAP + i * SGX_PAGE_SIZE));
-	assert_success(eaug(f, FX_HEAP + 5 * SGX_PAGE_SIZE));
+		assert_success(fx_eaug_on(f, OS(f), FX_HEAP + i * SGX_PAGE_SIZE));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP + 5 * SGX_PAGE_SIZE));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	fill_source(f, pattern);
 	for (size_t i = 0; i < 5; i++) {
@@ -389,7 +358,7 @@ static void test_eacceptcopy_secinfo_gp(void **state)
 		TCS | R | W, TRIM | R, SGX_SECINFO_PT(SGX_PT_SECS) | R, SGX_SECINFO_PT(SGX_PT_VA) | R,
 		REG | R | 0x40, REG | R | 0x100000,          /* reserved bits */
 	};
-	assert_success(eaug(f, FX_HEAP));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_aex_gp(f, eacceptcopy(f->lp, FX_HEAP, SRC, bad[i]));
@@ -409,7 +378,7 @@ static void test_eacceptcopy_secinfo_gp(void **state)
 static void test_eacceptcopy_operands_gp(void **state)
 {
 	struct fx *f = *state;
-	assert_success(eaug(f, FX_HEAP));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	put_secinfo(f->lp, SLOT, REG | R | X);
 	assert_aex_gp(f, hw_enclu(f->lp, SGX_EACCEPTCOPY, SLOT + 0x20, FX_HEAP, SRC));
@@ -426,10 +395,10 @@ static void test_eacceptcopy_operands_gp(void **state)
 static void test_eacceptcopy_translation_pf(void **state)
 {
 	struct fx *f = *state;
-	assert_success(eaug(f, FX_HEAP));
-	assert_success(eaug(f, FX_HEAP + 0x1000)); /* a pending, unusable SECINFO page */
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP + 0x1000)); /* a pending, unusable SECINFO page */
 	assert_int_equal(hw_pt_map(f->pt, FX_HEAP + 0x2000, fx_scratch(f, 4), PTE_ALL), 0);
-	assert_success(eaug(f, FX_HEAP + 0x3000));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP + 0x3000));
 	assert_int_equal(hw_pt_protect(f->pt, FX_HEAP + 0x3000, HW_PROT_R), 0);
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	put_secinfo(f->lp, SLOT, REG | R | X);
@@ -456,14 +425,14 @@ static void test_eacceptcopy_source_pf(void **state)
 {
 	struct fx *f = *state;
 	foreign_pages(f, FX_HEAP + 0x2000, FX_HEAP + 0x5000);                             /* other enclave */
-	assert_success(eaug(f, FX_HEAP));
-	assert_success(eaug(f, FX_HEAP + 0x1000));                                       /* PENDING source */
-	assert_success(os_leaf(f, SGX_EMODPR, 0, FX_DATA + 0x4000));                     /* R = 0 */
-	assert_success(os_leaf(f, SGX_EMODT, TRIM, PAGE));                               /* MODIFIED */
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP + 0x1000));                                       /* PENDING source */
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODPR, 0, FX_DATA + 0x4000));                     /* R = 0 */
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODT, TRIM, PAGE));                               /* MODIFIED */
 	assert_int_equal(hw_pt_map(f->pt, FX_HEAP + 0x3000, hw_epc_page(f->m, fx_frame_of_la(f, SRC)), PTE_ALL),
 			 0);                                                                /* address mismatch */
 	assert_int_equal(hw_pt_map(f->pt, FX_HEAP + 0x4000, fx_frame(f), PTE_ALL), 0);    /* not VALID */
-	assert_success(hw_encls(OS(f), SGX_EBLOCK, 0, epc_of(f, FX_CODE), 0));            /* BLOCKED */
+	assert_success(hw_encls(OS(f), SGX_EBLOCK, 0, fx_epc_of(f, FX_CODE), 0));            /* BLOCKED */
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	put_secinfo(f->lp, SLOT, REG | R | X);
 	static const uint64_t sources[] = { FX_HEAP + 0x1000, FX_DATA + 0x4000, PAGE, FX_TCS2, FX_HEAP + 0x2000,
@@ -484,11 +453,11 @@ static void test_eacceptcopy_destination_rc19(void **state)
 	struct fx *f = *state;
 	static const uint8_t zero[SGX_PAGE_SIZE];
 	foreign_pages(f, FX_HEAP + 0x5000, FX_HEAP + 0x2000);                             /* other enclave */
-	assert_success(eaug(f, FX_HEAP));
-	assert_success(eaug(f, FX_HEAP + 0x1000));
-	assert_success(hw_encls(OS(f), SGX_EBLOCK, 0, epc_of(f, FX_HEAP + 0x1000), 0));   /* BLOCKED */
-	assert_success(os_leaf(f, SGX_EMODT, TRIM, PAGE));                               /* MODIFIED TRIM */
-	assert_success(os_leaf(f, SGX_EMODT, TCS, FX_DATA + 0x4000));                    /* MODIFIED TCS */
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP + 0x1000));
+	assert_success(hw_encls(OS(f), SGX_EBLOCK, 0, fx_epc_of(f, FX_HEAP + 0x1000), 0));   /* BLOCKED */
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODT, TRIM, PAGE));                               /* MODIFIED TRIM */
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODT, TCS, FX_DATA + 0x4000));                    /* MODIFIED TCS */
 	assert_int_equal(hw_pt_map(f->pt, FX_HEAP + 0x3000, hw_epc_page(f->m, fx_frame_of_la(f, FX_HEAP)),
 				   PTE_ALL), 0);                                            /* address mismatch */
 	assert_int_equal(hw_pt_map(f->pt, FX_HEAP + 0x4000, fx_frame(f), PTE_ALL), 0);    /* not VALID */
@@ -514,7 +483,7 @@ static void test_eacceptcopy_destination_rc19(void **state)
 static void test_eacceptcopy_outside_enclave_gp(void **state)
 {
 	struct fx *f = *state;
-	assert_success(eaug(f, FX_HEAP));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP));
 	struct sgx_result r = hw_enclu(f->lp, SGX_EACCEPTCOPY, SLOT, FX_HEAP, SRC);
 	assert_gp(r);
 	assert_false(r.aex);

@@ -15,14 +15,6 @@
 
 static struct sgx_secinfo secinfo_buf[2];
 
-/* Host (kernel) address of the EPC page that backs la. */
-static uint64_t epc_of(struct fx *f, uint64_t la)
-{
-	uint32_t frame = fx_frame_of_la(f, la);
-	assert_int_not_equal(frame, HW_NO_FRAME);
-	return fx_addr(hw_epc_page(f->m, frame));
-}
-
 static uint64_t secinfo(uint64_t flags)
 {
 	memset(&secinfo_buf[0], 0, sizeof(secinfo_buf[0]));
@@ -37,7 +29,7 @@ static struct sgx_result emodpr_at(struct fx *f, uint64_t epc, uint64_t flags)
 
 static struct sgx_result emodpr(struct fx *f, uint64_t la, uint64_t flags)
 {
-	return emodpr_at(f, epc_of(f, la), flags);
+	return emodpr_at(f, fx_epc_of(f, la), flags);
 }
 
 static struct sgx_result emodt_at(struct fx *f, uint64_t epc, uint64_t flags)
@@ -47,24 +39,7 @@ static struct sgx_result emodt_at(struct fx *f, uint64_t epc, uint64_t flags)
 
 static struct sgx_result emodt(struct fx *f, uint64_t la, uint64_t flags)
 {
-	return emodt_at(f, epc_of(f, la), flags);
-}
-
-static struct sgx_result etrack(struct fx *f)
-{
-	return hw_encls(OS(f), SGX_ETRACK, 0, fx_addr(f->secs), 0);
-}
-
-/* EAUG from the OS LP (fx_eaug uses LP 0, which may be inside). */
-static struct sgx_result eaug(struct fx *f, uint64_t la)
-{
-	static struct sgx_pageinfo pi;
-	pi = (struct sgx_pageinfo){ .linaddr = la, .secs = fx_addr(f->secs) };
-	uint8_t *frame = fx_frame(f);
-	struct sgx_result r = hw_encls(OS(f), SGX_EAUG, fx_addr(&pi), fx_addr(frame), 0);
-	if (sgx_ok(r))
-		assert_int_equal(hw_pt_map(f->pt, la, frame, HW_PROT_R | HW_PROT_W), 0);
-	return r;
+	return emodt_at(f, fx_epc_of(f, la), flags);
 }
 
 static uint64_t epoch_of(struct fx *f)
@@ -97,7 +72,7 @@ static void assert_same_epcm(struct hw_epcm_entry a, struct hw_epcm_entry b)
 static void trim_and_accept(struct fx *f, uint64_t la)
 {
 	assert_success(emodt(f, la, TRIM));
-	assert_success(etrack(f));
+	assert_success(fx_etrack_on(f, OS(f)));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_success(fx_eaccept(f, f->lp, la, TRIM | SGX_SECINFO_MODIFIED));
 	assert_success(fx_exit(f, f->lp));
@@ -154,8 +129,8 @@ static void test_emodpr_records_epoch(void **state)
 	struct fx *f = *state;
 	assert_success(emodpr(f, PAGE, SGX_SECINFO_R));
 	assert_int_equal(fx_epcm(f, PAGE).bepoch, 0);
-	assert_success(etrack(f));
-	assert_success(etrack(f));
+	assert_success(fx_etrack_on(f, OS(f)));
+	assert_success(fx_etrack_on(f, OS(f)));
 	assert_int_equal(epoch_of(f), 2);
 	assert_success(emodpr(f, PAGE, SGX_SECINFO_R));
 	assert_int_equal(fx_epcm(f, PAGE).bepoch, 2);
@@ -166,7 +141,7 @@ static void test_emodpr_records_epoch(void **state)
 static void test_emodpr_pending_rc20(void **state)
 {
 	struct fx *f = *state;
-	assert_success(eaug(f, FX_HEAP));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP));
 	struct hw_epcm_entry before = fx_epcm(f, FX_HEAP);
 	struct hw_regs *regs = hw_lp_regs(OS(f));
 	regs->rflags = HW_RFLAGS_CF;
@@ -185,11 +160,11 @@ static void test_emodpr_trim_probe(void **state)
 	struct fx *f = *state;
 	assert_success(emodt(f, PAGE, TRIM));
 	assert_rc(emodpr(f, PAGE, RWX), SGX_PAGE_NOT_MODIFIABLE);
-	assert_success(etrack(f));
+	assert_success(fx_etrack_on(f, OS(f)));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_success(fx_eaccept(f, f->lp, PAGE, TRIM | SGX_SECINFO_MODIFIED));
 	assert_success(fx_exit(f, f->lp));
-	assert_pf(emodpr(f, PAGE, RWX), epc_of(f, PAGE), FX_PFEC_ENCLS);
+	assert_pf(emodpr(f, PAGE, RWX), fx_epc_of(f, PAGE), FX_PFEC_ENCLS);
 	/* and a modified TCS (EMODT REG→TCS, not accepted) also answers 20 */
 	assert_success(emodt(f, FX_DATA + 0x2000, TCS));
 	assert_rc(emodpr(f, FX_DATA + 0x2000, RWX), SGX_PAGE_NOT_MODIFIABLE);
@@ -198,7 +173,7 @@ static void test_emodpr_trim_probe(void **state)
 static void test_emodpr_not_reg_pf(void **state)
 {
 	struct fx *f = *state;
-	assert_pf(emodpr(f, FX_TCS, SGX_SECINFO_R), epc_of(f, FX_TCS), FX_PFEC_ENCLS);
+	assert_pf(emodpr(f, FX_TCS, SGX_SECINFO_R), fx_epc_of(f, FX_TCS), FX_PFEC_ENCLS);
 	assert_pf(emodpr_at(f, fx_addr(f->secs), SGX_SECINFO_R), fx_addr(f->secs), FX_PFEC_ENCLS);
 	uint8_t *va = fx_frame(f);
 	assert_success(hw_encls(OS(f), SGX_EPA, SGX_PT_VA, fx_addr(va), 0));
@@ -225,7 +200,7 @@ static void test_emodpr_invalid_or_not_epc_pf(void **state)
 static void test_emodpr_operands_gp(void **state)
 {
 	struct fx *f = *state;
-	uint64_t epc = epc_of(f, PAGE);
+	uint64_t epc = fx_epc_of(f, PAGE);
 	assert_gp(hw_encls(OS(f), SGX_EMODPR, secinfo(SGX_SECINFO_R) + 8, epc, 0));
 	assert_gp(emodpr_at(f, epc + 0x40, SGX_SECINFO_R));
 	assert_gp(emodpr(f, PAGE, SGX_SECINFO_W));                  /* W without R */
@@ -264,7 +239,7 @@ static void test_emodpr_uninitialized_gp(void **state)
 	assert_rights(e, true, true, false);
 	assert_false(e.pr);
 	/* the type check comes first */
-	assert_pf(emodpr(f, FX_TCS, SGX_SECINFO_R), epc_of(f, FX_TCS), FX_PFEC_ENCLS);
+	assert_pf(emodpr(f, FX_TCS, SGX_SECINFO_R), fx_epc_of(f, FX_TCS), FX_PFEC_ENCLS);
 }
 
 /* ---- EMODT ---- */
@@ -274,7 +249,7 @@ static void test_emodt_reg_to_trim(void **state)
 	struct fx *f = *state;
 	assert_success(emodpr(f, PAGE, SGX_SECINFO_R));
 	assert_true(fx_epcm(f, PAGE).pr);
-	assert_success(etrack(f));
+	assert_success(fx_etrack_on(f, OS(f)));
 	struct hw_regs *regs = hw_lp_regs(OS(f));
 	regs->rflags = HW_RFLAGS_ZF;
 	assert_success(emodt(f, PAGE, TRIM));
@@ -317,10 +292,10 @@ static void test_emodt_tcs_to_trim(void **state)
 static void test_emodt_transition_refused_pf(void **state)
 {
 	struct fx *f = *state;
-	assert_pf(emodt(f, FX_TCS, TCS), epc_of(f, FX_TCS), FX_PFEC_ENCLS);          /* TCS → TCS */
+	assert_pf(emodt(f, FX_TCS, TCS), fx_epc_of(f, FX_TCS), FX_PFEC_ENCLS);          /* TCS → TCS */
 	trim_and_accept(f, PAGE);
-	assert_pf(emodt(f, PAGE, TRIM), epc_of(f, PAGE), FX_PFEC_ENCLS);            /* TRIM → TRIM */
-	assert_pf(emodt(f, PAGE, TCS), epc_of(f, PAGE), FX_PFEC_ENCLS);             /* TRIM → TCS */
+	assert_pf(emodt(f, PAGE, TRIM), fx_epc_of(f, PAGE), FX_PFEC_ENCLS);            /* TRIM → TRIM */
+	assert_pf(emodt(f, PAGE, TCS), fx_epc_of(f, PAGE), FX_PFEC_ENCLS);             /* TRIM → TCS */
 	assert_pf(emodt_at(f, fx_addr(f->secs), TRIM), fx_addr(f->secs), FX_PFEC_ENCLS);
 	uint8_t *va = fx_frame(f);
 	assert_success(hw_encls(OS(f), SGX_EPA, SGX_PT_VA, fx_addr(va), 0));
@@ -333,7 +308,7 @@ static void test_emodt_transition_refused_pf(void **state)
 static void test_emodt_pending_or_modified_rc20(void **state)
 {
 	struct fx *f = *state;
-	assert_success(eaug(f, FX_HEAP));
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP));
 	assert_rc(emodt(f, FX_HEAP, TRIM), SGX_PAGE_NOT_MODIFIABLE);
 	assert_rc(emodt(f, FX_HEAP, TCS), SGX_PAGE_NOT_MODIFIABLE);
 	struct hw_epcm_entry e = fx_epcm(f, FX_HEAP);
@@ -346,14 +321,14 @@ static void test_emodt_pending_or_modified_rc20(void **state)
 	assert_int_equal(fx_epcm(f, PAGE).pt, SGX_PT_TCS);
 	/* order: for a modified TRIM page the transition check answers first */
 	assert_success(emodt(f, FX_DATA, TRIM));
-	assert_pf(emodt(f, FX_DATA, TCS), epc_of(f, FX_DATA), FX_PFEC_ENCLS);
-	assert_pf(emodt(f, FX_DATA, TRIM), epc_of(f, FX_DATA), FX_PFEC_ENCLS);
+	assert_pf(emodt(f, FX_DATA, TCS), fx_epc_of(f, FX_DATA), FX_PFEC_ENCLS);
+	assert_pf(emodt(f, FX_DATA, TRIM), fx_epc_of(f, FX_DATA), FX_PFEC_ENCLS);
 }
 
 static void test_emodt_secinfo_gp(void **state)
 {
 	struct fx *f = *state;
-	uint64_t epc = epc_of(f, PAGE);
+	uint64_t epc = fx_epc_of(f, PAGE);
 	assert_gp(emodt(f, PAGE, SGX_SECINFO_PT(SGX_PT_REG)));
 	assert_gp(emodt(f, PAGE, SGX_SECINFO_PT(SGX_PT_SECS)));
 	assert_gp(emodt(f, PAGE, SGX_SECINFO_PT(SGX_PT_VA)));
@@ -401,7 +376,7 @@ static void test_emodt_uninitialized_gp(void **state)
 	assert_int_equal(fx_epcm(f, PAGE).pt, SGX_PT_REG);
 	assert_int_equal(fx_epcm(f, FX_TCS).pt, SGX_PT_TCS);
 	/* the transition check comes first */
-	assert_pf(emodt(f, FX_TCS, TCS), epc_of(f, FX_TCS), FX_PFEC_ENCLS);
+	assert_pf(emodt(f, FX_TCS, TCS), fx_epc_of(f, FX_TCS), FX_PFEC_ENCLS);
 }
 
 /* ENCLS inside an enclave is #UD (an AEX); on an SGX1-only CPU both are #GP. */
@@ -409,7 +384,7 @@ static void test_emodpr_emodt_from_enclave_ud(void **state)
 {
 	struct fx *f = *state;
 	assert_success(fx_enter(f, f->lp, FX_TCS));
-	struct sgx_result r = hw_encls(f->lp, SGX_EMODPR, secinfo(SGX_SECINFO_R), epc_of(f, PAGE), 0);
+	struct sgx_result r = hw_encls(f->lp, SGX_EMODPR, secinfo(SGX_SECINFO_R), fx_epc_of(f, PAGE), 0);
 	assert_int_equal(r.vector, SGX_VEC_UD);
 	assert_true(r.aex);
 	assert_false(fx_epcm(f, PAGE).pr);

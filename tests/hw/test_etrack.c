@@ -17,18 +17,6 @@ static void epochs(struct fx *f, uint64_t *epoch, uint64_t *tracked)
 	assert_true(hw_secs_info(f->m, secs_frame(f), NULL, NULL, epoch, tracked));
 }
 
-static uint64_t page_at(struct fx *f, uint64_t la)
-{
-	uint32_t frame = fx_frame_of_la(f, la);
-	assert_int_not_equal(frame, HW_NO_FRAME);
-	return fx_addr(hw_epc_page(f->m, frame));
-}
-
-static struct sgx_result etrack(struct fx *f, struct hw_lp *lp)
-{
-	return hw_encls(lp, SGX_ETRACK, 0, fx_addr(f->secs), 0);
-}
-
 /* ENCLS from inside an enclave is #UD: the OS runs on an LP of its own. */
 static struct hw_lp *os_lp(struct fx *f)
 {
@@ -37,7 +25,7 @@ static struct hw_lp *os_lp(struct fx *f)
 
 static struct sgx_result eblock(struct fx *f, uint64_t la)
 {
-	return hw_encls(os_lp(f), SGX_EBLOCK, 0, page_at(f, la), 0);
+	return hw_encls(os_lp(f), SGX_EBLOCK, 0, fx_epc_of(f, la), 0);
 }
 
 /* EWB of the page at la into slot 0 of a fresh VA page. */
@@ -49,7 +37,7 @@ static struct sgx_result ewb(struct fx *f, struct hw_lp *lp, uint64_t la)
 	uint8_t *va = fx_frame(f);
 	assert_success(hw_encls(os_lp(f), SGX_EPA, SGX_PT_VA, fx_addr(va), 0));
 	pi = (struct sgx_pageinfo){ .srcpge = fx_addr(blob), .secinfo = fx_addr(&pcmd) };
-	return hw_encls(lp, SGX_EWB, fx_addr(&pi), page_at(f, la), fx_addr(va));
+	return hw_encls(lp, SGX_EWB, fx_addr(&pi), fx_epc_of(f, la), fx_addr(va));
 }
 
 static bool resident(struct fx *f, uint64_t la)
@@ -71,8 +59,8 @@ static void test_etrack_faults(void **state)
 	assert_gp(hw_encls(f->lp, SGX_ETRACK, 0, host + 8, 0));
 	assert_pf(hw_encls(f->lp, SGX_ETRACK, 0, host, 0), host, FX_PFEC_ENCLS);
 	assert_pf(hw_encls(f->lp, SGX_ETRACK, 0, fx_addr(free_page), 0), fx_addr(free_page), FX_PFEC_ENCLS);
-	assert_pf(hw_encls(f->lp, SGX_ETRACK, 0, page_at(f, FX_DATA), 0), page_at(f, FX_DATA), FX_PFEC_ENCLS);
-	assert_pf(hw_encls(f->lp, SGX_ETRACK, 0, page_at(f, FX_TCS), 0), page_at(f, FX_TCS), FX_PFEC_ENCLS);
+	assert_pf(hw_encls(f->lp, SGX_ETRACK, 0, fx_epc_of(f, FX_DATA), 0), fx_epc_of(f, FX_DATA), FX_PFEC_ENCLS);
+	assert_pf(hw_encls(f->lp, SGX_ETRACK, 0, fx_epc_of(f, FX_TCS), 0), fx_epc_of(f, FX_TCS), FX_PFEC_ENCLS);
 	assert_success(hw_encls(f->lp, SGX_EPA, SGX_PT_VA, fx_addr(free_page), 0));
 	assert_pf(hw_encls(f->lp, SGX_ETRACK, 0, fx_addr(free_page), 0), fx_addr(free_page), FX_PFEC_ENCLS);
 	uint64_t epoch = 9, tracked = 9;
@@ -87,14 +75,14 @@ static void test_etrack_starts_new_epoch(void **state)
 	struct hw_regs *regs = hw_lp_regs(f->lp);
 	uint64_t epoch, tracked;
 	regs->rflags = HW_RFLAGS_ZF | HW_RFLAGS_CF;
-	assert_success(etrack(f, f->lp));
+	assert_success(fx_etrack_on(f, f->lp));
 	assert_int_equal(regs->rax, 0);
 	assert_int_equal(regs->rflags & (HW_RFLAGS_ZF | HW_RFLAGS_CF), 0);
 	epochs(f, &epoch, &tracked);
 	assert_int_equal(epoch, 1);
 	assert_int_equal(tracked, 1);
 	/* no LP inside: every cycle completes at once */
-	assert_success(etrack(f, hw_lp_get(f->m, 2)));
+	assert_success(fx_etrack_on(f, hw_lp_get(f->m, 2)));
 	epochs(f, &epoch, &tracked);
 	assert_int_equal(epoch, 2);
 	assert_int_equal(tracked, 2);
@@ -108,9 +96,9 @@ static void test_etrack_prev_trk_incmpl(void **state)
 	uint64_t epoch, tracked;
 
 	assert_success(fx_enter(f, lp0, FX_TCS));
-	assert_success(etrack(f, os));
+	assert_success(fx_etrack_on(f, os));
 	/* lp0 was inside at that ETRACK and still is */
-	assert_rc(etrack(f, os), SGX_PREV_TRK_INCMPL);
+	assert_rc(fx_etrack_on(f, os), SGX_PREV_TRK_INCMPL);
 	assert_int_equal(regs->rax, SGX_PREV_TRK_INCMPL);
 	assert_int_equal(regs->rflags & (HW_RFLAGS_ZF | HW_RFLAGS_CF), HW_RFLAGS_ZF);
 	epochs(f, &epoch, &tracked);
@@ -119,19 +107,19 @@ static void test_etrack_prev_trk_incmpl(void **state)
 
 	/* lp1 enters in the new epoch: it does not hold the cycle up */
 	assert_success(fx_enter(f, lp1, FX_TCS2));
-	assert_rc(etrack(f, os), SGX_PREV_TRK_INCMPL);
+	assert_rc(fx_etrack_on(f, os), SGX_PREV_TRK_INCMPL);
 	assert_success(fx_exit(f, lp0));
-	assert_success(etrack(f, os));
+	assert_success(fx_etrack_on(f, os));
 	epochs(f, &epoch, &tracked);
 	assert_int_equal(epoch, 2);
 	assert_int_equal(tracked, 2);
 
 	/* now lp1 was inside at the ETRACK; an AEX lets the cycle complete */
-	assert_rc(etrack(f, os), SGX_PREV_TRK_INCMPL);
+	assert_rc(fx_etrack_on(f, os), SGX_PREV_TRK_INCMPL);
 	struct sgx_result r = hw_lp_interrupt(lp1);
 	assert_true(r.aex);
 	assert_false(hw_lp_in_enclave(lp1));
-	assert_success(etrack(f, os));
+	assert_success(fx_etrack_on(f, os));
 	epochs(f, &epoch, &tracked);
 	assert_int_equal(epoch, 3);
 }
@@ -145,7 +133,7 @@ static void test_ewb_without_etrack_not_tracked(void **state)
 	assert_rc(ewb(f, f->lp, FX_DATA), SGX_NOT_TRACKED);
 	assert_int_equal(hw_lp_regs(f->lp)->rax, SGX_NOT_TRACKED);
 	assert_true(resident(f, FX_DATA));
-	assert_success(etrack(f, f->lp));
+	assert_success(fx_etrack_on(f, f->lp));
 	assert_success(ewb(f, f->lp, FX_DATA));
 	assert_false(resident(f, FX_DATA));
 }
@@ -156,7 +144,7 @@ static void test_ewb_waits_for_lp_to_exit(void **state)
 	struct hw_lp *lp0 = f->lp, *os = os_lp(f);
 	assert_success(fx_enter(f, lp0, FX_TCS));
 	assert_success(eblock(f, FX_DATA));
-	assert_success(etrack(f, os));
+	assert_success(fx_etrack_on(f, os));
 	assert_rc(ewb(f, os, FX_DATA), SGX_NOT_TRACKED);
 	assert_true(resident(f, FX_DATA));
 	assert_success(fx_exit(f, lp0));
@@ -170,7 +158,7 @@ static void test_ewb_waits_for_aex(void **state)
 	struct hw_lp *lp0 = f->lp, *lp1 = hw_lp_get(f->m, 1), *os = os_lp(f);
 	assert_success(fx_enter(f, lp0, FX_TCS));
 	assert_success(eblock(f, FX_DATA));
-	assert_success(etrack(f, os));
+	assert_success(fx_etrack_on(f, os));
 	/* lp1 enters after the ETRACK: it cannot hold a stale entry */
 	assert_success(fx_enter(f, lp1, FX_TCS2));
 	assert_rc(ewb(f, os, FX_DATA), SGX_NOT_TRACKED);
@@ -189,7 +177,7 @@ static void test_ewb_waits_for_every_lp(void **state)
 	assert_success(fx_enter(f, lp0, FX_TCS));
 	assert_success(fx_enter(f, lp1, FX_TCS2));
 	assert_success(eblock(f, FX_DATA));
-	assert_success(etrack(f, os));
+	assert_success(fx_etrack_on(f, os));
 	assert_success(fx_exit(f, lp0));
 	assert_rc(ewb(f, os, FX_DATA), SGX_NOT_TRACKED);
 	/* re-entering puts lp0 in the new epoch: it does not count */
@@ -206,7 +194,7 @@ static void test_entry_in_block_epoch_counts(void **state)
 	 * tell it from an LP that entered before, so it must leave too */
 	assert_success(eblock(f, FX_DATA));
 	assert_success(fx_enter(f, lp0, FX_TCS));
-	assert_success(etrack(f, os));
+	assert_success(fx_etrack_on(f, os));
 	assert_rc(ewb(f, os, FX_DATA), SGX_NOT_TRACKED);
 	assert_success(fx_exit(f, lp0));
 	assert_success(ewb(f, os, FX_DATA));

@@ -33,14 +33,6 @@ static uint64_t eid_of(struct fx *f)
 	return eid;
 }
 
-/* Host (= EPC operand) address of the frame mapped at la. */
-static uint64_t page_at(struct fx *f, uint64_t la)
-{
-	uint32_t frame = fx_frame_of_la(f, la);
-	assert_int_not_equal(frame, HW_NO_FRAME);
-	return fx_addr(hw_epc_page(f->m, frame));
-}
-
 static struct hw_epcm_entry epcm_at(struct fx *f, uint64_t addr)
 {
 	struct hw_epcm_entry e;
@@ -72,11 +64,6 @@ static struct sgx_result eblock(struct fx *f, uint64_t page)
 	return hw_encls(f->lp, SGX_EBLOCK, 0, page, 0);
 }
 
-static struct sgx_result etrack(struct fx *f)
-{
-	return hw_encls(f->lp, SGX_ETRACK, 0, secs_addr(f), 0);
-}
-
 static struct sgx_result ewb(struct fx *f, struct blob *b, uint64_t page, uint64_t slot)
 {
 	memset(b, 0, sizeof(*b));
@@ -95,9 +82,9 @@ static struct sgx_result eld(struct fx *f, uint32_t leaf, struct blob *b, uint64
 /* EBLOCK + ETRACK + EWB of the page at la (no LP inside). */
 static void evict(struct fx *f, uint64_t la, struct blob *b, uint64_t slot)
 {
-	uint64_t page = page_at(f, la);
+	uint64_t page = fx_epc_of(f, la);
 	assert_success(eblock(f, page));
-	assert_success(etrack(f));
+	assert_success(fx_etrack_on(f, f->lp));
 	assert_success(ewb(f, b, page, slot));
 	assert_int_equal(b->pi.linaddr, la);
 }
@@ -160,18 +147,18 @@ static void test_epa_faults(void **state)
 static void test_eblock_blocks_and_records_epoch(void **state)
 {
 	struct fx *f = *state;
-	uint64_t page = page_at(f, FX_DATA);
-	assert_success(etrack(f));
-	assert_success(etrack(f));
+	uint64_t page = fx_epc_of(f, FX_DATA);
+	assert_success(fx_etrack_on(f, f->lp));
+	assert_success(fx_etrack_on(f, f->lp));
 	assert_success(eblock(f, page));
 	struct hw_epcm_entry e = epcm_at(f, page);
 	assert_true(e.valid && e.blocked && e.r && e.w);
 	assert_int_equal(e.bepoch, 2);
 	/* TCS and PENDING pages are blockable too */
-	assert_success(eblock(f, page_at(f, FX_TCS)));
-	assert_true(epcm_at(f, page_at(f, FX_TCS)).blocked);
+	assert_success(eblock(f, fx_epc_of(f, FX_TCS)));
+	assert_true(epcm_at(f, fx_epc_of(f, FX_TCS)).blocked);
 	assert_success(fx_eaug(f, FX_HEAP));
-	assert_success(eblock(f, page_at(f, FX_HEAP)));
+	assert_success(eblock(f, fx_epc_of(f, FX_HEAP)));
 	e = fx_epcm(f, FX_HEAP);
 	assert_true(e.blocked && e.pending);
 }
@@ -180,7 +167,7 @@ static void test_eblock_codes(void **state)
 {
 	struct fx *f = *state;
 	struct hw_regs *regs = hw_lp_regs(f->lp);
-	uint64_t page = page_at(f, FX_DATA);
+	uint64_t page = fx_epc_of(f, FX_DATA);
 
 	uint8_t *free_page = fx_frame(f);
 	assert_rc(eblock(f, fx_addr(free_page)), SGX_PG_INVLD);
@@ -199,7 +186,7 @@ static void test_eblock_codes(void **state)
 	assert_success(eblock(f, page));
 	assert_int_equal(regs->rax, 0);
 	assert_int_equal(regs->rflags & (HW_RFLAGS_ZF | HW_RFLAGS_CF), 0);
-	assert_success(etrack(f));
+	assert_success(fx_etrack_on(f, f->lp));
 	/* already blocked: informational, the first block's epoch stays */
 	assert_info(eblock(f, page), SGX_BLKSTATE);
 	struct hw_epcm_entry e = epcm_at(f, page);
@@ -210,7 +197,7 @@ static void test_eblock_codes(void **state)
 static void test_eblock_faults(void **state)
 {
 	struct fx *f = *state;
-	uint64_t page = page_at(f, FX_DATA);
+	uint64_t page = fx_epc_of(f, FX_DATA);
 	uint64_t host = fx_addr(fx_scratch(f, 0));
 	assert_gp(eblock(f, page + 0x800));
 	assert_gp(eblock(f, host + 0x10));
@@ -225,7 +212,7 @@ static void test_round_trip_reg_page(void **state)
 {
 	struct fx *f = *state;
 	uint8_t *va = new_va(f);
-	uint64_t old = page_at(f, FX_DATA);
+	uint64_t old = fx_epc_of(f, FX_DATA);
 	uint8_t before[SGX_PAGE_SIZE];
 	memcpy(before, (void *)(uintptr_t)old, sizeof(before));
 
@@ -285,7 +272,7 @@ static void test_round_trip_pr_page(void **state)
 	static struct sgx_secinfo si __attribute__((aligned(64)));
 	memset(&si, 0, sizeof(si));
 	si.flags = SGX_SECINFO_R;
-	assert_success(hw_encls(f->lp, SGX_EMODPR, fx_addr(&si), page_at(f, la), 0));
+	assert_success(hw_encls(f->lp, SGX_EMODPR, fx_addr(&si), fx_epc_of(f, la), 0));
 	evict(f, la, &blobs[0], slot_addr(va, 1));
 	uint64_t flags = SGX_SECINFO_PT(SGX_PT_REG) | SGX_SECINFO_R | SGX_SECINFO_PR;
 	assert_pcmd(&blobs[0], flags, eid_of(f));
@@ -329,7 +316,7 @@ static void test_round_trip_trim_page(void **state)
 	static struct sgx_secinfo si __attribute__((aligned(64)));
 	memset(&si, 0, sizeof(si));
 	si.flags = SGX_SECINFO_PT(SGX_PT_TRIM);
-	assert_success(hw_encls(f->lp, SGX_EMODT, fx_addr(&si), page_at(f, la), 0));
+	assert_success(hw_encls(f->lp, SGX_EMODT, fx_addr(&si), fx_epc_of(f, la), 0));
 	evict(f, la, &blobs[0], slot_addr(va, 0));
 	uint64_t flags = SGX_SECINFO_PT(SGX_PT_TRIM) | SGX_SECINFO_MODIFIED;
 	assert_pcmd(&blobs[0], flags, eid_of(f));
@@ -479,7 +466,7 @@ static void test_replayed_blob_fails(void **state)
 	evict(f, FX_DATA, &blobs[0], slot_addr(va, 0));
 	reload(f, FX_DATA, &blobs[0], slot_addr(va, 0), HW_PROT_R | HW_PROT_W);
 	/* the page changes, is evicted again into the same slot */
-	memset((void *)(uintptr_t)page_at(f, FX_DATA), 0x77, 16);
+	memset((void *)(uintptr_t)fx_epc_of(f, FX_DATA), 0x77, 16);
 	evict(f, FX_DATA, &blobs[1], slot_addr(va, 0));
 	uint64_t v2 = slot_value(va, 0);
 
@@ -582,8 +569,8 @@ static void test_ewb_page_not_blocked(void **state)
 {
 	struct fx *f = *state;
 	uint8_t *va = new_va(f);
-	uint64_t page = page_at(f, FX_DATA);
-	assert_success(etrack(f));
+	uint64_t page = fx_epc_of(f, FX_DATA);
+	assert_success(fx_etrack_on(f, f->lp));
 	assert_rc(ewb(f, &blobs[0], page, slot_addr(va, 0)), SGX_PAGE_NOT_BLOCKED);
 	assert_int_equal(hw_lp_regs(f->lp)->rax, SGX_PAGE_NOT_BLOCKED);
 	assert_true(epcm_at(f, page).valid);
@@ -596,14 +583,14 @@ static void test_ewb_not_tracked(void **state)
 {
 	struct fx *f = *state;
 	uint8_t *va = new_va(f);
-	uint64_t page = page_at(f, FX_DATA);
+	uint64_t page = fx_epc_of(f, FX_DATA);
 	/* an ETRACK before the block does not count */
-	assert_success(etrack(f));
+	assert_success(fx_etrack_on(f, f->lp));
 	assert_success(eblock(f, page));
 	assert_rc(ewb(f, &blobs[0], page, slot_addr(va, 0)), SGX_NOT_TRACKED);
 	assert_true(epcm_at(f, page).valid);
 	assert_int_equal(slot_value(va, 0), 0);
-	assert_success(etrack(f));
+	assert_success(fx_etrack_on(f, f->lp));
 	assert_success(ewb(f, &blobs[0], page, slot_addr(va, 0)));
 }
 
@@ -616,9 +603,9 @@ static void test_ewb_va_slot_occupied(void **state)
 	evict(f, FX_DATA, &blobs[0], slot);
 	uint64_t v1 = slot_value(va, 9);
 
-	uint64_t page = page_at(f, FX_DATA + 0x1000);
+	uint64_t page = fx_epc_of(f, FX_DATA + 0x1000);
 	assert_success(eblock(f, page));
-	assert_success(etrack(f));
+	assert_success(fx_etrack_on(f, f->lp));
 	/* informational: the page IS evicted, the slot overwritten */
 	assert_info(ewb(f, &blobs[1], page, slot), SGX_VA_SLOT_OCCUPIED);
 	assert_int_equal(regs->rax, SGX_VA_SLOT_OCCUPIED);
@@ -642,7 +629,7 @@ static void test_eldb_loads_blocked(void **state)
 	struct fx *f = *state;
 	uint8_t *va = new_va(f);
 	evict(f, FX_DATA, &blobs[0], slot_addr(va, 0));
-	assert_success(etrack(f));
+	assert_success(fx_etrack_on(f, f->lp));
 	uint64_t epoch = 0;
 	assert_true(hw_secs_info(f->m, secs_frame(f), NULL, NULL, &epoch, NULL));
 	assert_int_equal(epoch, 2);
@@ -665,7 +652,7 @@ static void test_eldb_loads_blocked(void **state)
 
 	/* decision: evicting it again needs an ETRACK after the load */
 	assert_rc(ewb(f, &blobs[1], fx_addr(target), slot_addr(va, 0)), SGX_NOT_TRACKED);
-	assert_success(etrack(f));
+	assert_success(fx_etrack_on(f, f->lp));
 	assert_success(ewb(f, &blobs[1], fx_addr(target), slot_addr(va, 0)));
 }
 
@@ -705,12 +692,12 @@ static void test_ewb_faults(void **state)
 	struct fx *f = *state;
 	uint8_t *va = new_va(f);
 	uint64_t slot = slot_addr(va, 2);
-	uint64_t page = page_at(f, FX_DATA);
+	uint64_t page = fx_epc_of(f, FX_DATA);
 	uint64_t host = fx_addr(fx_scratch(f, 0));
 	uint8_t *free_page = fx_frame(f);
 	struct blob *b = &blobs[0];
 	assert_success(eblock(f, page));
-	assert_success(etrack(f));
+	assert_success(fx_etrack_on(f, f->lp));
 	b->pi = (struct sgx_pageinfo){ .srcpge = fx_addr(b->data), .secinfo = fx_addr(&b->pcmd) };
 	uint64_t pi = fx_addr(&b->pi);
 
@@ -745,7 +732,7 @@ static void test_ewb_faults(void **state)
 	assert_pf(hw_encls(f->lp, SGX_EWB, pi, fx_addr(free_page), slot), fx_addr(free_page), PF_ENCLS);
 	/* the VA slot must be in a VALID VA page */
 	assert_pf(hw_encls(f->lp, SGX_EWB, pi, page, fx_addr(free_page) + 8), fx_addr(free_page) + 8, PF_ENCLS);
-	uint64_t reg = page_at(f, FX_DATA + 0x1000);
+	uint64_t reg = fx_epc_of(f, FX_DATA + 0x1000);
 	assert_pf(hw_encls(f->lp, SGX_EWB, pi, page, reg + 16), reg + 16, PF_ENCLS);
 	/* an invalid page is reported before a bad VA slot */
 	assert_pf(hw_encls(f->lp, SGX_EWB, pi, fx_addr(free_page), reg), fx_addr(free_page), PF_ENCLS);
@@ -794,7 +781,7 @@ static void test_eld_faults(void **state)
 		b->pi.secinfo = fx_addr(&b->pcmd);
 
 		/* target in use; slot not in a VA page (target checked first) */
-		uint64_t used = page_at(f, FX_DATA + 0x2000);
+		uint64_t used = fx_epc_of(f, FX_DATA + 0x2000);
 		assert_pf(hw_encls(f->lp, leaf, pi, used, slot), used, PF_ENCLS);
 		assert_pf(hw_encls(f->lp, leaf, pi, used, used + 8), used, PF_ENCLS);
 		assert_pf(hw_encls(f->lp, leaf, pi, target, used + 8), used + 8, PF_ENCLS);

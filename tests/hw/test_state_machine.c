@@ -34,39 +34,9 @@
 #define EC_FETCH   (EC_READ | SGX_PFEC_I)
 #define OK_ACCESS  0u
 
-static uint64_t epc_of(struct fx *f, uint64_t la)
-{
-	uint32_t frame = fx_frame_of_la(f, la);
-	assert_int_not_equal(frame, HW_NO_FRAME);
-	return fx_addr(hw_epc_page(f->m, frame));
-}
-
-static struct sgx_result eaug_frame(struct fx *f, uint64_t la, uint8_t *frame)
-{
-	static struct sgx_pageinfo pi;
-	pi = (struct sgx_pageinfo){ .linaddr = la, .secs = fx_addr(f->secs) };
-	struct sgx_result r = hw_encls(OS(f), SGX_EAUG, fx_addr(&pi), fx_addr(frame), 0);
-	if (sgx_ok(r))
-		assert_int_equal(hw_pt_map(f->pt, la, frame, PTE_ALL), 0);
-	return r;
-}
-
-static struct sgx_result os_leaf(struct fx *f, uint32_t leaf, uint64_t flags, uint64_t la)
-{
-	static struct sgx_secinfo si;
-	memset(&si, 0, sizeof(si));
-	si.flags = flags;
-	return hw_encls(OS(f), leaf, fx_addr(&si), epc_of(f, la), 0);
-}
-
-static struct sgx_result etrack(struct fx *f)
-{
-	return hw_encls(OS(f), SGX_ETRACK, 0, fx_addr(f->secs), 0);
-}
-
 static struct sgx_result eremove(struct fx *f, uint64_t la)
 {
-	return hw_encls(OS(f), SGX_EREMOVE, 0, epc_of(f, la), 0);
+	return hw_encls(OS(f), SGX_EREMOVE, 0, fx_epc_of(f, la), 0);
 }
 
 static struct sgx_result enclu_secinfo(struct hw_lp *lp, uint32_t leaf, uint64_t flags, uint64_t rcx, uint64_t rdx)
@@ -162,7 +132,7 @@ static void test_reg_page_life_cycle(void **state)
 	assert_success(fx_exit(f, f->lp));
 
 	/* EAUG → REG{RW-, PENDING}: no access until accepted */
-	assert_success(eaug_frame(f, la, frame));
+	assert_success(fx_eaug_frame_on(f, OS(f), la, frame, PTE_ALL));
 	assert_epcm(f, la, .pt = SGX_PT_REG, .r = true, .w = true, .pending = true);
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_rwx_outcome(f, la, EC_READ, EC_WRITE, EC_FETCH);
@@ -175,7 +145,7 @@ static void test_reg_page_life_cycle(void **state)
 
 	/* EMODPR(R) → REG{R--, PR}: PR itself blocks nothing, the rights do */
 	uint64_t epoch = epoch_of(f);
-	assert_success(os_leaf(f, SGX_EMODPR, R, la));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODPR, R, la));
 	assert_epcm(f, la, .pt = SGX_PT_REG, .r = true, .pr = true);
 	assert_int_equal(fx_epcm(f, la).bepoch, epoch);
 	assert_success(fx_enter(f, f->lp, FX_TCS));
@@ -184,7 +154,7 @@ static void test_reg_page_life_cycle(void **state)
 	assert_success(fx_exit(f, f->lp));
 
 	/* ETRACK, re-entry, EACCEPT(REG|PR|R--) → REG{R--} */
-	assert_success(etrack(f));
+	assert_success(fx_etrack_on(f, OS(f)));
 	assert_int_equal(epoch_of(f), epoch + 1);
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_success(eaccept(f->lp, la, REG | R | PR));
@@ -199,24 +169,24 @@ static void test_reg_page_life_cycle(void **state)
 	assert_success(fx_exit(f, f->lp));
 
 	/* EMODT(TRIM) → TRIM{---, MODIFIED}: nothing reaches it; EMODPR says 20 */
-	assert_success(os_leaf(f, SGX_EMODT, TRIM, la));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODT, TRIM, la));
 	assert_epcm(f, la, .pt = SGX_PT_TRIM, .modified = true);
 	assert_int_equal(fx_epcm(f, la).bepoch, epoch + 1);
-	assert_rc(os_leaf(f, SGX_EMODPR, R | W | X, la), SGX_PAGE_NOT_MODIFIABLE);
+	assert_rc(fx_emod_on(f, OS(f), SGX_EMODPR, R | W | X, la), SGX_PAGE_NOT_MODIFIABLE);
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_rwx_outcome(f, la, EC_READ, EC_WRITE, EC_FETCH);
 	assert_rc(eaccept(f->lp, la, TRIM | MODIFIED), SGX_NOT_TRACKED);
 	assert_success(fx_exit(f, f->lp));
 
 	/* ETRACK, re-entry, EACCEPT(TRIM|MODIFIED) → TRIM{---}: still no access */
-	assert_success(etrack(f));
+	assert_success(fx_etrack_on(f, OS(f)));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_success(eaccept(f->lp, la, TRIM | MODIFIED));
 	assert_epcm(f, la, .pt = SGX_PT_TRIM);
 	assert_rwx_outcome(f, la, EC_READ, EC_WRITE, EC_FETCH);
 	assert_success(fx_exit(f, f->lp));
 	/* the Linux REMOVE_PAGES probe: an accepted trim is #PF for EMODPR */
-	assert_pf(os_leaf(f, SGX_EMODPR, R | W | X, la), fx_addr(frame), SGX_PFEC_SGX | SGX_PFEC_P);
+	assert_pf(fx_emod_on(f, OS(f), SGX_EMODPR, R | W | X, la), fx_addr(frame), SGX_PFEC_SGX | SGX_PFEC_P);
 
 	/* EREMOVE → FREE */
 	assert_success(eremove(f, la));
@@ -226,7 +196,7 @@ static void test_reg_page_life_cycle(void **state)
 	assert_success(fx_exit(f, f->lp));
 
 	/* a free frame can be EAUG'd again, here at another address */
-	assert_success(eaug_frame(f, la + 0x1000, frame));
+	assert_success(fx_eaug_frame_on(f, OS(f), la + 0x1000, frame, PTE_ALL));
 	assert_epcm(f, la + 0x1000, .pt = SGX_PT_REG, .r = true, .w = true, .pending = true);
 	assert_int_equal(fx_epcm(f, la + 0x1000).enclave_address, la + 0x1000);
 }
@@ -238,8 +208,8 @@ static void test_reg_to_tcs_and_enter(void **state)
 	struct fx *f = *state;
 	const uint64_t tcs_la = FX_HEAP + 0x1000, ssa_la = FX_HEAP + 0x2000;
 	assert_success(fx_enter(f, f->lp, FX_TCS));
-	assert_success(eaug_frame(f, tcs_la, fx_frame(f)));
-	assert_success(eaug_frame(f, ssa_la, fx_frame(f)));
+	assert_success(fx_eaug_frame_on(f, OS(f), tcs_la, fx_frame(f), PTE_ALL));
+	assert_success(fx_eaug_frame_on(f, OS(f), ssa_la, fx_frame(f), PTE_ALL));
 	assert_success(eaccept(f->lp, tcs_la, REG | R | W | PENDING));
 	assert_success(eaccept(f->lp, ssa_la, REG | R | W | PENDING));
 	struct sgx_tcs tcs;
@@ -251,11 +221,11 @@ static void test_reg_to_tcs_and_enter(void **state)
 	assert_success(fx_exit(f, f->lp));
 
 	/* EMODT(TCS) → TCS{---, MODIFIED}: neither data nor an entry point yet */
-	assert_success(os_leaf(f, SGX_EMODT, TCS, tcs_la));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODT, TCS, tcs_la));
 	assert_epcm(f, tcs_la, .pt = SGX_PT_TCS, .modified = true);
 	assert_pf(fx_enter(f, LP1(f), tcs_la), tcs_la, EC_READ);
 	assert_false(hw_lp_in_enclave(LP1(f)));
-	assert_success(etrack(f));
+	assert_success(fx_etrack_on(f, OS(f)));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_access(f->lp, FX_TCS, tcs_la, HW_READ, EC_READ);
 	assert_rc(eaccept(f->lp, tcs_la, REG | R | W | PR), SGX_PAGE_ATTRIBUTES_MISMATCH);
@@ -289,7 +259,7 @@ static void test_reg_to_tcs_and_enter(void **state)
 	assert_success(fx_exit(f, LP1(f)));
 
 	/* TCS → TRIM: it can no longer be entered */
-	assert_success(os_leaf(f, SGX_EMODT, TRIM, tcs_la));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODT, TRIM, tcs_la));
 	assert_epcm(f, tcs_la, .pt = SGX_PT_TRIM, .modified = true);
 	assert_pf(fx_enter(f, LP1(f), tcs_la), tcs_la, EC_READ);
 }
@@ -305,7 +275,7 @@ static void test_eacceptcopy_code_page_life_cycle(void **state)
 	code[0x100] = 0xc3;
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_success(hw_lp_write(f->lp, PAGE, code, sizeof(code)));
-	assert_success(eaug_frame(f, la, fx_frame(f)));
+	assert_success(fx_eaug_frame_on(f, OS(f), la, fx_frame(f), PTE_ALL));
 	assert_rwx_outcome(f, la, EC_READ, EC_WRITE, EC_FETCH);
 	assert_success(enclu_secinfo(f->lp, SGX_EACCEPTCOPY, REG | R | X, la, PAGE));
 	assert_epcm(f, la, .pt = SGX_PT_REG, .r = true, .x = true);
@@ -317,17 +287,17 @@ static void test_eacceptcopy_code_page_life_cycle(void **state)
 	assert_success(fx_exit(f, f->lp));
 
 	/* EMODPR(X) → --X{PR}: executable, no longer readable */
-	assert_success(os_leaf(f, SGX_EMODPR, X, la));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODPR, X, la));
 	assert_epcm(f, la, .pt = SGX_PT_REG, .x = true, .pr = true);
-	assert_success(etrack(f));
+	assert_success(fx_etrack_on(f, OS(f)));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_rwx_outcome(f, la, EC_READ, EC_WRITE, OK_ACCESS);
 	assert_success(eaccept(f->lp, la, REG | X | PR));
 	assert_epcm(f, la, .pt = SGX_PT_REG, .x = true);
 	assert_success(fx_exit(f, f->lp));
 
-	assert_success(os_leaf(f, SGX_EMODT, TRIM, la));
-	assert_success(etrack(f));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODT, TRIM, la));
+	assert_success(fx_etrack_on(f, OS(f)));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_rwx_outcome(f, la, EC_READ, EC_WRITE, EC_FETCH);
 	assert_success(eaccept(f->lp, la, TRIM | MODIFIED));
@@ -342,10 +312,10 @@ static void test_eadd_tcs_trimmed_and_removed(void **state)
 	struct fx *f = *state;
 	assert_success(fx_enter(f, LP1(f), FX_TCS2));
 	assert_success(fx_exit(f, LP1(f)));
-	assert_success(os_leaf(f, SGX_EMODT, TRIM, FX_TCS2));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODT, TRIM, FX_TCS2));
 	assert_epcm(f, FX_TCS2, .pt = SGX_PT_TRIM, .modified = true);
 	assert_pf(fx_enter(f, LP1(f), FX_TCS2), FX_TCS2, EC_READ);
-	assert_success(etrack(f));
+	assert_success(fx_etrack_on(f, OS(f)));
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_rc(eaccept(f->lp, FX_TCS2, TCS | MODIFIED), SGX_PAGE_ATTRIBUTES_MISMATCH);
 	assert_success(eaccept(f->lp, FX_TCS2, TRIM | MODIFIED));
@@ -371,7 +341,7 @@ static void test_stale_tlb_after_emodpr_until_eexit(void **state)
 	assert_success(hw_lp_write(f->lp, PAGE, &v, sizeof(v)));
 	uint64_t stale0 = st->stale_tlb_hits;
 	assert_int_equal(stale0, 0);
-	assert_success(os_leaf(f, SGX_EMODPR, R, PAGE));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODPR, R, PAGE));
 
 	v = 2;
 	assert_success(hw_lp_write(f->lp, PAGE, &v, sizeof(v)));
@@ -409,7 +379,7 @@ static void test_stale_tlb_after_emodpr_until_aex(void **state)
 	uint32_t v = 1;
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_success(hw_lp_write(f->lp, PAGE, &v, sizeof(v)));
-	assert_success(os_leaf(f, SGX_EMODPR, R, PAGE));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODPR, R, PAGE));
 	assert_success(hw_lp_write(f->lp, PAGE, &v, sizeof(v)));
 	assert_int_equal(st->stale_tlb_hits, 1);
 	uint64_t aex = st->aex;
@@ -434,8 +404,8 @@ static void test_missing_ipi_is_a_stale_access(void **state)
 	uint32_t v = 1;
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_success(hw_lp_write(f->lp, PAGE, &v, sizeof(v)));
-	assert_success(os_leaf(f, SGX_EMODPR, R, PAGE));
-	assert_success(etrack(f));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODPR, R, PAGE));
+	assert_success(fx_etrack_on(f, OS(f)));
 	assert_success(fx_enter(f, LP1(f), FX_TCS2));
 	assert_rc(eaccept(LP1(f), PAGE, REG | R | PR), SGX_NOT_TRACKED);
 	assert_success(hw_lp_write(f->lp, PAGE, &v, sizeof(v)));
@@ -457,7 +427,7 @@ static void test_stale_tlb_after_emodt(void **state)
 	uint32_t v = 5, seen = 0;
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_success(hw_lp_write(f->lp, PAGE, &v, sizeof(v)));
-	assert_success(os_leaf(f, SGX_EMODT, TRIM, PAGE));
+	assert_success(fx_emod_on(f, OS(f), SGX_EMODT, TRIM, PAGE));
 	assert_success(hw_lp_read(f->lp, PAGE, &seen, sizeof(seen)));
 	assert_int_equal(seen, 5);
 	assert_success(hw_lp_write(f->lp, PAGE, &v, sizeof(v)));
