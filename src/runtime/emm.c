@@ -150,11 +150,10 @@ static bool plan(struct rt *rt, const struct rt_op *op, struct rt_plan *p)
  * refused instead, like every other fault the EMM does not own. */
 static bool on_fault(struct rt *rt, struct encl_ctx *ctx, uint64_t addr, uint32_t errcd)
 {
-	uint64_t la = addr & SGX_PAGE_MASK;
-	uint8_t *pg = rt_page(rt, la);
-	if (!(errcd & SGX_PFEC_SGX) || !pg || (*pg & (PG_ALLOC | PG_LAZY | PG_COMMITTED)) != (PG_ALLOC | PG_LAZY))
+	uint8_t *pg = rt_lazy_fault_page(rt, addr, errcd);
+	if (!pg || !(*pg & PG_ALLOC))
 		return false;   /* ema.c aborts on a fault in a range that is not on demand */
-	return rt_commit_page(rt, ctx, la);
+	return rt_commit_page(rt, ctx, addr & SGX_PAGE_MASK);
 }
 
 const struct rt_flows rt_emm_flows = {

@@ -137,11 +137,9 @@ static bool plan(struct rt *rt, const struct rt_op *op, struct rt_plan *p)
 /* pal_exception.c: an EPCM fault on a lazily allocated page commits it. */
 static bool on_fault(struct rt *rt, struct encl_ctx *ctx, uint64_t addr, uint32_t errcd)
 {
-	uint64_t la = addr & SGX_PAGE_MASK;
-	uint8_t *pg = rt_page(rt, la);
-	if (!(errcd & SGX_PFEC_SGX) || !pg || !(*pg & PG_LAZY) || (*pg & PG_COMMITTED))
+	if (!rt_lazy_fault_page(rt, addr, errcd))
 		return false;   /* a real violation: forwarded to the application */
-	return rt_commit_page(rt, ctx, la);
+	return rt_commit_page(rt, ctx, addr & SGX_PAGE_MASK);
 }
 
 const struct rt_flows rt_gramine_flows = {

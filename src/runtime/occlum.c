@@ -77,9 +77,8 @@ static bool plan(struct rt *rt, const struct rt_op *op, struct rt_plan *p)
 static bool on_fault(struct rt *rt, struct encl_ctx *ctx, uint64_t addr, uint32_t errcd)
 {
 	uint64_t la = addr & SGX_PAGE_MASK;
-	uint8_t *pg = rt_page(rt, la);
 	struct rt_region *r = region_of(rt, la);
-	if (!(errcd & SGX_PFEC_SGX) || !pg || !r || (*pg & PG_COMMITTED) || !(*pg & PG_LAZY))
+	if (!rt_lazy_fault_page(rt, addr, errcd) || !r)
 		return false;
 	if (r->faults < PF_NUM_THRESHOLD) {
 		r->faults++;

@@ -160,6 +160,13 @@ void rt_emodpe(struct rt *rt, struct encl_ctx *ctx, uint64_t la, uint64_t rights
 uint64_t rt_eacceptcopy(struct rt *rt, struct encl_ctx *ctx, uint64_t la, uint64_t flags, uint64_t src);
 /* Commit one page EACCEPT-first with REG|RW|PENDING; false after rt_fail. */
 bool rt_commit_page(struct rt *rt, struct encl_ctx *ctx, uint64_t la);
+/*
+ * The tracker byte of the page an EPCM fault (#PF with PFEC.SGX) at addr hit,
+ * if that page is on demand and not committed yet, else NULL: the faults every
+ * runtime's handler may own (each adds its own conditions), the rest are real
+ * violations.
+ */
+uint8_t *rt_lazy_fault_page(struct rt *rt, uint64_t addr, uint32_t errcd);
 
 /* Plan building */
 struct rt_action *p_add(struct rt_plan *p, enum rt_act kind, uint64_t addr, uint64_t len);

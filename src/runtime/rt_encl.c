@@ -125,6 +125,14 @@ uint64_t rt_eacceptcopy(struct rt *rt, struct encl_ctx *ctx, uint64_t la, uint64
 	return encl_enclu(ctx, SGX_EACCEPTCOPY, secinfo(ctx, flags), la, src);
 }
 
+uint8_t *rt_lazy_fault_page(struct rt *rt, uint64_t addr, uint32_t errcd)
+{
+	uint8_t *pg = rt_page(rt, addr & SGX_PAGE_MASK);
+	if (!(errcd & SGX_PFEC_SGX) || !pg || !(*pg & PG_LAZY) || (*pg & PG_COMMITTED))
+		return NULL;
+	return pg;
+}
+
 bool rt_commit_page(struct rt *rt, struct encl_ctx *ctx, uint64_t la)
 {
 	uint64_t rc = rt_eaccept(rt, ctx, la, SI_REG | SI_RW | SGX_SECINFO_PENDING);
