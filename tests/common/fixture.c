@@ -311,3 +311,24 @@ struct hw_epcm_entry fx_epcm(struct fx *f, uint64_t la)
 	assert_true(hw_epcm_read(f->m, frame, &e));
 	return e;
 }
+
+struct sgx_tcs *fx_tcs_page(struct fx *f, uint64_t tcs)
+{
+	return (struct sgx_tcs *)hw_epc_page(f->m, fx_frame_of_la(f, tcs));
+}
+
+const struct sgx_exinfo *fx_last_exinfo(struct fx *f, uint64_t tcs)
+{
+	uint64_t ssa = tcs == FX_TCS ? FX_SSA : FX_SSA2;
+	uint32_t cssa = fx_tcs_page(f, tcs)->cssa;
+	assert_true(cssa > 0);
+	uint8_t *page = hw_epc_page(f->m, fx_frame_of_la(f, ssa + (cssa - 1) * SGX_PAGE_SIZE));
+	return (const struct sgx_exinfo *)(page + SGX_PAGE_SIZE - sizeof(struct sgx_gprsgx) - sizeof(struct sgx_exinfo));
+}
+
+void fx_assert_rights(struct hw_epcm_entry e, bool r, bool w, bool x)
+{
+	assert_int_equal(e.r, r);
+	assert_int_equal(e.w, w);
+	assert_int_equal(e.x, x);
+}

@@ -106,6 +106,12 @@ uint32_t fx_frame_of_la(struct fx *f, uint64_t la);
 /* Host address of the EPC frame that backs la; asserts there is one. */
 uint64_t fx_epc_of(struct fx *f, uint64_t la);
 struct hw_epcm_entry fx_epcm(struct fx *f, uint64_t la);
+/* The EPC page of the TCS at la (FX_TCS or FX_TCS2). */
+struct sgx_tcs *fx_tcs_page(struct fx *f, uint64_t tcs);
+/* EXINFO of the SSA frame the last AEX on tcs (FX_TCS or FX_TCS2) wrote; asserts CSSA > 0. */
+const struct sgx_exinfo *fx_last_exinfo(struct fx *f, uint64_t tcs);
+/* Asserts the EPCM R, W and X bits. */
+void fx_assert_rights(struct hw_epcm_entry e, bool r, bool w, bool x);
 
 /* Shared test key (generated once per process). */
 EVP_PKEY *fx_key(void);

@@ -43,21 +43,6 @@ static struct sgx_result eaccept(struct hw_lp *lp, uint64_t la, uint64_t flags)
 	return eaccept_at(lp, SLOT, &si, la);
 }
 
-static struct sgx_tcs *tcs_page(struct fx *f, uint64_t tcs)
-{
-	return (struct sgx_tcs *)hw_epc_page(f->m, fx_frame_of_la(f, tcs));
-}
-
-/* EXINFO of the frame the last AEX on tcs used (CSSA - 1). */
-static const struct sgx_exinfo *last_exinfo(struct fx *f, uint64_t tcs)
-{
-	uint64_t ssa = tcs == FX_TCS ? FX_SSA : FX_SSA2;
-	uint32_t cssa = tcs_page(f, tcs)->cssa;
-	assert_true(cssa > 0);
-	uint8_t *page = hw_epc_page(f->m, fx_frame_of_la(f, ssa + (cssa - 1) * SGX_PAGE_SIZE));
-	return (const struct sgx_exinfo *)(page + SGX_PAGE_SIZE - sizeof(struct sgx_gprsgx) - sizeof(struct sgx_exinfo));
-}
-
 static void resume(struct fx *f, struct hw_lp *lp, uint64_t tcs)
 {
 	(void)f;
@@ -72,8 +57,8 @@ static void resume(struct fx *f, struct hw_lp *lp, uint64_t tcs)
 		assert_true(r2_.aex); \
 		assert_false(hw_lp_in_enclave(lp)); \
 		assert_pf(r2_, (addr) & SGX_PAGE_MASK, (ec)); \
-		assert_int_equal(last_exinfo((f), (tcs))->maddr, (addr)); \
-		assert_int_equal(last_exinfo((f), (tcs))->errcd, (ec)); \
+		assert_int_equal(fx_last_exinfo((f), (tcs))->maddr, (addr)); \
+		assert_int_equal(fx_last_exinfo((f), (tcs))->errcd, (ec)); \
 		resume((f), (lp), (tcs)); \
 	} while (0)
 
@@ -81,7 +66,7 @@ static void resume(struct fx *f, struct hw_lp *lp, uint64_t tcs)
 		struct sgx_result r2_ = (expr); \
 		assert_true(r2_.aex); \
 		assert_gp(r2_); \
-		assert_int_equal(last_exinfo((f), (tcs))->maddr, 0); \
+		assert_int_equal(fx_last_exinfo((f), (tcs))->maddr, 0); \
 		resume((f), (lp), (tcs)); \
 	} while (0)
 
@@ -400,8 +385,8 @@ static void test_eaccept_unmapped_target_is_ordinary_pf(void **state)
 	struct sgx_result r = eaccept(f->lp, FX_HEAP + 0x3000, AUG_FLAGS);
 	assert_true(r.aex);
 	assert_pf(r, FX_HEAP + 0x3000, SGX_PFEC_U);
-	assert_int_equal(last_exinfo(f, FX_TCS)->maddr, FX_HEAP + 0x3000);
-	assert_int_equal(last_exinfo(f, FX_TCS)->errcd, SGX_PFEC_U);
+	assert_int_equal(fx_last_exinfo(f, FX_TCS)->maddr, FX_HEAP + 0x3000);
+	assert_int_equal(fx_last_exinfo(f, FX_TCS)->errcd, SGX_PFEC_U);
 	assert_int_equal(hw_lp_regs(f->lp)->rip, FX_AEP);
 	assert_success(fx_eaug_on(f, OS(f), FX_HEAP + 0x3000));
 	resume(f, f->lp, FX_TCS);

@@ -43,19 +43,6 @@ static struct sgx_result eacceptcopy(struct hw_lp *lp, uint64_t dst, uint64_t sr
 	return hw_enclu(lp, SGX_EACCEPTCOPY, SLOT, dst, src);
 }
 
-static struct sgx_tcs *tcs_page(struct fx *f, uint64_t tcs)
-{
-	return (struct sgx_tcs *)hw_epc_page(f->m, fx_frame_of_la(f, tcs));
-}
-
-static const struct sgx_exinfo *last_exinfo(struct fx *f)
-{
-	uint32_t cssa = tcs_page(f, FX_TCS)->cssa;
-	assert_true(cssa > 0);
-	uint8_t *page = hw_epc_page(f->m, fx_frame_of_la(f, FX_SSA + (cssa - 1) * SGX_PAGE_SIZE));
-	return (const struct sgx_exinfo *)(page + SGX_PAGE_SIZE - sizeof(struct sgx_gprsgx) - sizeof(struct sgx_exinfo));
-}
-
 static void resume(struct hw_lp *lp)
 {
 	assert_success(hw_enclu(lp, SGX_ERESUME, FX_TCS, FX_AEP, 0));
@@ -66,8 +53,8 @@ static void resume(struct hw_lp *lp)
 		struct sgx_result r2_ = (expr); \
 		assert_true(r2_.aex); \
 		assert_pf(r2_, (addr) & SGX_PAGE_MASK, (ec)); \
-		assert_int_equal(last_exinfo(f)->maddr, (addr)); \
-		assert_int_equal(last_exinfo(f)->errcd, (ec)); \
+		assert_int_equal(fx_last_exinfo(f, FX_TCS)->maddr, (addr)); \
+		assert_int_equal(fx_last_exinfo(f, FX_TCS)->errcd, (ec)); \
 		resume((f)->lp); \
 	} while (0)
 
@@ -77,13 +64,6 @@ static void resume(struct hw_lp *lp)
 		assert_gp(r2_); \
 		resume((f)->lp); \
 	} while (0)
-
-static void assert_rights(struct hw_epcm_entry e, bool r, bool w, bool x)
-{
-	assert_int_equal(e.r, r);
-	assert_int_equal(e.w, w);
-	assert_int_equal(e.x, x);
-}
 
 /* A second, initialized enclave over the same ELRANGE (another process's),
  * with an accepted REG page at `added` and a PENDING one at `augd`, mapped
@@ -111,16 +91,16 @@ static void test_emodpe_extends_only(void **state)
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_success(emodpe(f->lp, PAGE, X));
 	struct hw_epcm_entry e = fx_epcm(f, PAGE);
-	assert_rights(e, true, true, true);
+	fx_assert_rights(e, true, true, true);
 	assert_false(e.pr);
 	assert_false(e.pending || e.modified);
 	/* nothing to take away: a smaller or empty mask changes nothing */
 	assert_success(emodpe(f->lp, PAGE, R));
 	assert_success(emodpe(f->lp, PAGE, 0));
-	assert_rights(fx_epcm(f, PAGE), true, true, true);
+	fx_assert_rights(fx_epcm(f, PAGE), true, true, true);
 	/* the code page R-X gains W */
 	assert_success(emodpe(f->lp, FX_CODE, W));
-	assert_rights(fx_epcm(f, FX_CODE), true, true, true);
+	fx_assert_rights(fx_epcm(f, FX_CODE), true, true, true);
 }
 
 /* PR is neither checked nor changed: the pending EACCEPT must then name the
@@ -133,7 +113,7 @@ static void test_emodpe_leaves_pr_alone(void **state)
 	assert_success(fx_enter(f, f->lp, FX_TCS));
 	assert_success(emodpe(f->lp, PAGE, W));
 	struct hw_epcm_entry e = fx_epcm(f, PAGE);
-	assert_rights(e, true, true, false);
+	fx_assert_rights(e, true, true, false);
 	assert_true(e.pr);
 	put_secinfo(f->lp, SLOT, REG | R | PR);
 	assert_rc(hw_enclu(f->lp, SGX_EACCEPT, SLOT, PAGE, 0), SGX_PAGE_ATTRIBUTES_MISMATCH);
@@ -172,14 +152,14 @@ static void test_emodpe_w_without_r_gp(void **state)
 	assert_aex_gp(f, emodpe(f->lp, PAGE, W));
 	assert_aex_gp(f, emodpe(f->lp, PAGE, W | X));
 	assert_aex_gp(f, emodpe(f->lp, FX_CODE, W));
-	assert_rights(fx_epcm(f, PAGE), false, false, false);
-	assert_rights(fx_epcm(f, FX_CODE), false, false, true);
+	fx_assert_rights(fx_epcm(f, PAGE), false, false, false);
+	fx_assert_rights(fx_epcm(f, FX_CODE), false, false, true);
 	assert_success(emodpe(f->lp, PAGE, R | W));
-	assert_rights(fx_epcm(f, PAGE), true, true, false);
+	fx_assert_rights(fx_epcm(f, PAGE), true, true, false);
 	/* with R already in the EPCM, W alone is fine */
 	assert_success(fx_emod_on(f, OS(f), SGX_EMODPR, R, FX_DATA + 0x4000));
 	assert_success(emodpe(f->lp, FX_DATA + 0x4000, W));
-	assert_rights(fx_epcm(f, FX_DATA + 0x4000), true, true, false);
+	fx_assert_rights(fx_epcm(f, FX_DATA + 0x4000), true, true, false);
 }
 
 static void test_emodpe_target_pf(void **state)
@@ -198,9 +178,9 @@ static void test_emodpe_target_pf(void **state)
 					    FX_HEAP + 0x3000, FX_HEAP + 0x4000, SRC };
 	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
 		assert_aex_pf(f, emodpe(f->lp, targets[i], X), targets[i], FX_PFEC_ENCLU);
-	assert_rights(fx_epcm(f, FX_HEAP), true, true, false);
-	assert_rights(fx_epcm(f, PAGE), true, true, false);
-	assert_rights(fx_epcm(f, SRC), true, true, false);
+	fx_assert_rights(fx_epcm(f, FX_HEAP), true, true, false);
+	fx_assert_rights(fx_epcm(f, PAGE), true, true, false);
+	fx_assert_rights(fx_epcm(f, SRC), true, true, false);
 	/* an accepted TRIM page too */
 	assert_success(fx_etrack_on(f, OS(f)));
 	assert_success(fx_exit(f, f->lp));
@@ -208,7 +188,7 @@ static void test_emodpe_target_pf(void **state)
 	put_secinfo(f->lp, SLOT, TRIM | MODIFIED);
 	assert_success(hw_enclu(f->lp, SGX_EACCEPT, SLOT, FX_DATA + 0x4000, 0));
 	assert_aex_pf(f, emodpe(f->lp, FX_DATA + 0x4000, R), FX_DATA + 0x4000, FX_PFEC_ENCLU);
-	assert_rights(fx_epcm(f, FX_DATA + 0x4000), false, false, false);
+	fx_assert_rights(fx_epcm(f, FX_DATA + 0x4000), false, false, false);
 }
 
 static void test_emodpe_secinfo_checks(void **state)
@@ -233,7 +213,7 @@ static void test_emodpe_secinfo_checks(void **state)
 	/* Decision: PT, PENDING, MODIFIED and PR are not reserved: ignored */
 	assert_success(emodpe(f->lp, PAGE, X | TCS | PENDING | MODIFIED | PR));
 	struct hw_epcm_entry e = fx_epcm(f, PAGE);
-	assert_rights(e, true, true, true);
+	fx_assert_rights(e, true, true, true);
 	assert_false(e.pr || e.pending || e.modified);
 	assert_int_equal(e.pt, SGX_PT_REG);
 }
@@ -278,7 +258,7 @@ static void test_emodpe_outside_enclave_gp(void **state)
 	struct sgx_result r = hw_enclu(f->lp, SGX_EMODPE, SLOT, PAGE, 0);
 	assert_gp(r);
 	assert_false(r.aex);
-	assert_rights(fx_epcm(f, PAGE), true, true, false);
+	fx_assert_rights(fx_epcm(f, PAGE), true, true, false);
 }
 
 /* ---- EACCEPTCOPY ---- */
@@ -307,7 +287,7 @@ static void test_eacceptcopy_makes_rx_code_page(void **state)
 	struct hw_epcm_entry e = fx_epcm(f, FX_HEAP);
 	assert_true(e.valid);
 	assert_int_equal(e.pt, SGX_PT_REG);
-	assert_rights(e, true, false, true);
+	fx_assert_rights(e, true, false, true);
 	assert_false(e.pending || e.modified || e.pr);
 	assert_memory_equal(hw_epc_page(f->m, fx_frame_of_la(f, FX_HEAP)), pattern, SGX_PAGE_SIZE);
 	assert_success(hw_lp_read(f->lp, FX_HEAP, back, SGX_PAGE_SIZE));
@@ -321,7 +301,7 @@ static void test_eacceptcopy_makes_rx_code_page(void **state)
 	assert_aex_pf(f, hw_lp_access(f->lp, FX_HEAP + 0x10, HW_WRITE, &host), FX_HEAP + 0x10,
 		      SGX_PFEC_SGX | SGX_PFEC_P | SGX_PFEC_U | SGX_PFEC_W);
 	/* the source is untouched */
-	assert_rights(fx_epcm(f, SRC), true, true, false);
+	fx_assert_rights(fx_epcm(f, SRC), true, true, false);
 }
 
 static void test_eacceptcopy_any_legal_rights(void **state)
@@ -338,7 +318,7 @@ static void test_eacceptcopy_any_legal_rights(void **state)
 		uint64_t la = FX_HEAP + i * SGX_PAGE_SIZE;
 		assert_success(eacceptcopy(f->lp, la, SRC, REG | rights[i]));
 		struct hw_epcm_entry e = fx_epcm(f, la);
-		assert_rights(e, rights[i] & R, rights[i] & W, rights[i] & X);
+		fx_assert_rights(e, rights[i] & R, rights[i] & W, rights[i] & X);
 		assert_false(e.pending);
 		assert_memory_equal(hw_epc_page(f->m, fx_frame_of_la(f, la)), pattern, SGX_PAGE_SIZE);
 	}
@@ -346,7 +326,7 @@ static void test_eacceptcopy_any_legal_rights(void **state)
 	uint64_t la = FX_HEAP + 5 * SGX_PAGE_SIZE;
 	assert_success(eacceptcopy(f->lp, la, SRC, REG | R | PENDING | MODIFIED | PR));
 	struct hw_epcm_entry e = fx_epcm(f, la);
-	assert_rights(e, true, false, false);
+	fx_assert_rights(e, true, false, false);
 	assert_false(e.pending || e.modified || e.pr);
 }
 
@@ -372,7 +352,7 @@ static void test_eacceptcopy_secinfo_gp(void **state)
 	assert_aex_gp(f, eacceptcopy(f->lp, FX_HEAP, FX_HEAP, REG | W));
 	struct hw_epcm_entry e = fx_epcm(f, FX_HEAP);
 	assert_true(e.pending);
-	assert_rights(e, true, true, false);
+	fx_assert_rights(e, true, true, false);
 }
 
 static void test_eacceptcopy_operands_gp(void **state)
@@ -445,7 +425,7 @@ static void test_eacceptcopy_source_pf(void **state)
 		      FX_PFEC_ENCLU);
 	struct hw_epcm_entry e = fx_epcm(f, FX_HEAP);
 	assert_true(e.pending);
-	assert_rights(e, true, true, false);
+	fx_assert_rights(e, true, true, false);
 }
 
 static void test_eacceptcopy_destination_rc19(void **state)
@@ -473,10 +453,10 @@ static void test_eacceptcopy_destination_rc19(void **state)
 	}
 	struct hw_epcm_entry e = fx_epcm(f, FX_HEAP);
 	assert_true(e.pending);
-	assert_rights(e, true, true, false);
+	fx_assert_rights(e, true, true, false);
 	assert_memory_equal(hw_epc_page(f->m, fx_frame_of_la(f, FX_HEAP)), zero, SGX_PAGE_SIZE);
 	assert_true(fx_epcm(f, FX_HEAP + 0x2000).pending);
-	assert_rights(fx_epcm(f, FX_DATA), true, true, false);
+	fx_assert_rights(fx_epcm(f, FX_DATA), true, true, false);
 	assert_success(hw_enclu(f->lp, SGX_EACCEPTCOPY, SLOT, FX_HEAP, SRC));
 }
 

@@ -49,18 +49,11 @@ static uint64_t epoch_of(struct fx *f)
 	return epoch;
 }
 
-static void assert_rights(struct hw_epcm_entry e, bool r, bool w, bool x)
-{
-	assert_int_equal(e.r, r);
-	assert_int_equal(e.w, w);
-	assert_int_equal(e.x, x);
-}
-
 static void assert_same_epcm(struct hw_epcm_entry a, struct hw_epcm_entry b)
 {
 	assert_int_equal(a.valid, b.valid);
 	assert_int_equal(a.pt, b.pt);
-	assert_rights(a, b.r, b.w, b.x);
+	fx_assert_rights(a, b.r, b.w, b.x);
 	assert_int_equal(a.pending, b.pending);
 	assert_int_equal(a.modified, b.modified);
 	assert_int_equal(a.pr, b.pr);
@@ -94,7 +87,7 @@ static void test_emodpr_restricts_and_sets_pr(void **state)
 	struct hw_epcm_entry e = fx_epcm(f, PAGE);
 	assert_true(e.valid);
 	assert_int_equal(e.pt, SGX_PT_REG);
-	assert_rights(e, true, false, false); /* X was not set: EMODPR never adds */
+	fx_assert_rights(e, true, false, false); /* X was not set: EMODPR never adds */
 	assert_true(e.pr);
 	assert_false(e.pending);
 	assert_false(e.modified);
@@ -106,22 +99,22 @@ static void test_emodpr_is_repeatable(void **state)
 	struct fx *f = *state;
 	assert_success(emodpr(f, PAGE, RWX));
 	struct hw_epcm_entry e = fx_epcm(f, PAGE);
-	assert_rights(e, true, true, false);
+	fx_assert_rights(e, true, true, false);
 	assert_true(e.pr);
 	assert_success(emodpr(f, PAGE, SGX_SECINFO_R));
 	e = fx_epcm(f, PAGE);
-	assert_rights(e, true, false, false);
+	fx_assert_rights(e, true, false, false);
 	assert_true(e.pr);
 	/* a wider mask later gives nothing back */
 	assert_success(emodpr(f, PAGE, RWX));
-	assert_rights(fx_epcm(f, PAGE), true, false, false);
+	fx_assert_rights(fx_epcm(f, PAGE), true, false, false);
 	assert_success(emodpr(f, PAGE, 0));
 	e = fx_epcm(f, PAGE);
-	assert_rights(e, false, false, false);
+	fx_assert_rights(e, false, false, false);
 	assert_true(e.pr);
 	/* the code page: R-X restricted to --X is legal (no W) */
 	assert_success(emodpr(f, FX_CODE, SGX_SECINFO_X));
-	assert_rights(fx_epcm(f, FX_CODE), false, false, true);
+	fx_assert_rights(fx_epcm(f, FX_CODE), false, false, true);
 }
 
 static void test_emodpr_records_epoch(void **state)
@@ -214,7 +207,7 @@ static void test_emodpr_operands_gp(void **state)
 	assert_gp(hw_encls(OS(f), SGX_EMODPR, fx_addr(&secinfo_buf[1]), epc, 0));
 	/* none of them touched the page */
 	struct hw_epcm_entry e = fx_epcm(f, PAGE);
-	assert_rights(e, true, true, false);
+	fx_assert_rights(e, true, true, false);
 	assert_false(e.pr);
 }
 
@@ -225,7 +218,7 @@ static void test_emodpr_ignores_other_secinfo_fields(void **state)
 	assert_success(emodpr(f, PAGE, TCS | SGX_SECINFO_PENDING | SGX_SECINFO_MODIFIED | SGX_SECINFO_R));
 	struct hw_epcm_entry e = fx_epcm(f, PAGE);
 	assert_int_equal(e.pt, SGX_PT_REG);
-	assert_rights(e, true, false, false);
+	fx_assert_rights(e, true, false, false);
 	assert_true(e.pr);
 	assert_false(e.pending);
 	assert_false(e.modified);
@@ -236,7 +229,7 @@ static void test_emodpr_uninitialized_gp(void **state)
 	struct fx *f = *state;
 	assert_gp(emodpr(f, PAGE, SGX_SECINFO_R));
 	struct hw_epcm_entry e = fx_epcm(f, PAGE);
-	assert_rights(e, true, true, false);
+	fx_assert_rights(e, true, true, false);
 	assert_false(e.pr);
 	/* the type check comes first */
 	assert_pf(emodpr(f, FX_TCS, SGX_SECINFO_R), fx_epc_of(f, FX_TCS), FX_PFEC_ENCLS);
@@ -261,7 +254,7 @@ static void test_emodt_reg_to_trim(void **state)
 	assert_true(e.modified);
 	assert_false(e.pr);
 	assert_false(e.pending);
-	assert_rights(e, false, false, false);
+	fx_assert_rights(e, false, false, false);
 	assert_int_equal(e.bepoch, 1);
 	assert_int_equal(e.enclave_address, PAGE);
 }
@@ -273,7 +266,7 @@ static void test_emodt_reg_to_tcs(void **state)
 	struct hw_epcm_entry e = fx_epcm(f, FX_CODE);
 	assert_int_equal(e.pt, SGX_PT_TCS);
 	assert_true(e.modified);
-	assert_rights(e, false, false, false);
+	fx_assert_rights(e, false, false, false);
 	assert_int_equal(e.bepoch, 0);
 }
 
@@ -284,7 +277,7 @@ static void test_emodt_tcs_to_trim(void **state)
 	struct hw_epcm_entry e = fx_epcm(f, FX_TCS2);
 	assert_int_equal(e.pt, SGX_PT_TRIM);
 	assert_true(e.modified);
-	assert_rights(e, false, false, false);
+	fx_assert_rights(e, false, false, false);
 	/* the TRIM'd TCS can no longer be entered */
 	assert_pf(fx_enter(f, f->lp, FX_TCS2), FX_TCS2, FX_PFEC_ENCLU);
 }
@@ -352,7 +345,7 @@ static void test_emodt_secinfo_gp(void **state)
 	struct hw_epcm_entry e = fx_epcm(f, PAGE);
 	assert_int_equal(e.pt, SGX_PT_REG);
 	assert_false(e.modified);
-	assert_rights(e, true, true, false);
+	fx_assert_rights(e, true, true, false);
 }
 
 /* Decision: R/W/X, PENDING, MODIFIED and PR in EMODT's SECINFO are ignored. */
@@ -362,7 +355,7 @@ static void test_emodt_ignores_other_secinfo_fields(void **state)
 	assert_success(emodt(f, PAGE, TRIM | RWX | SGX_SECINFO_PR | SGX_SECINFO_PENDING));
 	struct hw_epcm_entry e = fx_epcm(f, PAGE);
 	assert_int_equal(e.pt, SGX_PT_TRIM);
-	assert_rights(e, false, false, false);
+	fx_assert_rights(e, false, false, false);
 	assert_false(e.pr);
 	assert_false(e.pending);
 	assert_true(e.modified);

@@ -9,11 +9,6 @@
 #define NONCANON_OFF (0x0000800000000000ull - FX_BASE) /* BASE + this is not canonical */
 #define PFEC_WRITE_NP (SGX_PFEC_U | SGX_PFEC_W)        /* ordinary #PF: not present, write, user */
 
-static struct sgx_tcs *tcs_at(struct fx *f, uint64_t la)
-{
-	return (struct sgx_tcs *)hw_epc_page(f->m, fx_frame_of_la(f, la));
-}
-
 /* GPRSGX at the end of the one-page SSA frame at la */
 static struct sgx_gprsgx *gpr_at(struct fx *f, uint64_t la)
 {
@@ -52,7 +47,7 @@ static void assert_not_entered(struct fx *f, uint64_t tcs_la)
 	assert_false(hw_lp_in_enclave(f->lp));
 	assert_int_equal(hw_lp_regs(f->lp)->rip, FX_RETURN);
 	if (fx_frame_of_la(f, tcs_la) != HW_NO_FRAME)
-		assert_int_equal(tcs_at(f, tcs_la)->state, 0);
+		assert_int_equal(fx_tcs_page(f, tcs_la)->state, 0);
 }
 
 /* ---- EENTER: success ---- */
@@ -61,7 +56,7 @@ static void test_eenter_state(void **state)
 {
 	struct fx *f = *state;
 	struct hw_regs *regs = hw_lp_regs(f->lp);
-	struct sgx_tcs *tcs = tcs_at(f, FX_TCS);
+	struct sgx_tcs *tcs = fx_tcs_page(f, FX_TCS);
 	tcs->ofsbase = 0x3000;
 	tcs->ogsbase = 0x4000;
 	regs->rsp = 0x7ff000;
@@ -102,14 +97,14 @@ static void test_eenter_second_frame(void **state)
 	assert_int_equal(regs->rax, 1);
 	assert_int_equal(gpr_at(f, FX_SSA + 0x1000)->ursp, 0x6000);
 	assert_int_equal(gpr_at(f, FX_SSA + 0x1000)->urbp, 0x6100);
-	assert_int_equal(tcs_at(f, FX_TCS)->aep, 0x403000);
+	assert_int_equal(fx_tcs_page(f, FX_TCS)->aep, 0x403000);
 }
 
 /* TCS.FLAGS may have DBGOPTIN */
 static void test_eenter_dbgoptin_allowed(void **state)
 {
 	struct fx *f = *state;
-	tcs_at(f, FX_TCS)->flags = SGX_TCS_DBGOPTIN;
+	fx_tcs_page(f, FX_TCS)->flags = SGX_TCS_DBGOPTIN;
 	assert_success(eenter(f->lp, FX_TCS, FX_AEP));
 }
 
@@ -212,7 +207,7 @@ static void test_eenter_epcm_wrong_address(void **state)
 static void test_eenter_offsets_misaligned(void **state)
 {
 	struct fx *f = *state;
-	struct sgx_tcs *tcs = tcs_at(f, FX_TCS);
+	struct sgx_tcs *tcs = fx_tcs_page(f, FX_TCS);
 	tcs->ossa = 0x1008;
 	assert_gp(eenter(f->lp, FX_TCS, FX_AEP));
 	tcs->ossa = 0x1000;
@@ -229,7 +224,7 @@ static void test_eenter_offsets_misaligned(void **state)
 static void test_eenter_fsgs_noncanonical(void **state)
 {
 	struct fx *f = *state;
-	struct sgx_tcs *tcs = tcs_at(f, FX_TCS);
+	struct sgx_tcs *tcs = fx_tcs_page(f, FX_TCS);
 	tcs->ofsbase = NONCANON_OFF;
 	assert_gp(eenter(f->lp, FX_TCS, FX_AEP));
 	tcs->ofsbase = 0;
@@ -241,9 +236,9 @@ static void test_eenter_fsgs_noncanonical(void **state)
 static void test_eenter_flags_reserved(void **state)
 {
 	struct fx *f = *state;
-	tcs_at(f, FX_TCS)->flags = 2; /* AEXNOTIFY: not supported by the model */
+	fx_tcs_page(f, FX_TCS)->flags = 2; /* AEXNOTIFY: not supported by the model */
 	assert_gp(eenter(f->lp, FX_TCS, FX_AEP));
-	tcs_at(f, FX_TCS)->flags = 1ull << 63;
+	fx_tcs_page(f, FX_TCS)->flags = 1ull << 63;
 	assert_gp(eenter(f->lp, FX_TCS, FX_AEP));
 	assert_not_entered(f, FX_TCS);
 }
@@ -281,7 +276,7 @@ static void test_eenter_32bit_enclave(void **state)
 static void test_eenter_cssa_ge_nssa(void **state)
 {
 	struct fx *f = *state;
-	struct sgx_tcs *tcs = tcs_at(f, FX_TCS);
+	struct sgx_tcs *tcs = fx_tcs_page(f, FX_TCS);
 	tcs->cssa = 2;
 	assert_gp(eenter(f->lp, FX_TCS, FX_AEP));
 	tcs->cssa = 7;
@@ -308,7 +303,7 @@ static void test_eenter_ssa_unmapped(void **state)
 static void test_eenter_ssa_not_rw_reg(void **state)
 {
 	struct fx *f = *state;
-	struct sgx_tcs *tcs = tcs_at(f, FX_TCS);
+	struct sgx_tcs *tcs = fx_tcs_page(f, FX_TCS);
 	/* PTE read-only: an ordinary protection #PF first */
 	tcs->ossa = FX_CODE - FX_BASE;
 	assert_pf(eenter(f->lp, FX_TCS, FX_AEP), FX_CODE, SGX_PFEC_U | SGX_PFEC_W | SGX_PFEC_P);
@@ -341,10 +336,10 @@ static void test_eenter_ssa_other_enclave(void **state)
 	/* TCS2's SSA page mapped at FX_HEAP: same enclave but wrong address */
 	uint8_t *ssa2 = hw_epc_page(f->m, fx_frame_of_la(f, FX_SSA2));
 	assert_int_equal(hw_pt_map(f->pt, FX_HEAP, ssa2, HW_PROT_R | HW_PROT_W), 0);
-	tcs_at(f, FX_TCS)->ossa = FX_HEAP - FX_BASE;
+	fx_tcs_page(f, FX_TCS)->ossa = FX_HEAP - FX_BASE;
 	assert_pf(eenter(f->lp, FX_TCS, FX_AEP), FX_HEAP, FX_PFEC_ENCLU);
 	/* right address, other enclave */
-	tcs_at(f, FX_TCS)->ossa = FX_SSA2 - FX_BASE;
+	fx_tcs_page(f, FX_TCS)->ossa = FX_SSA2 - FX_BASE;
 	epcm_poke(f, FX_SSA2)->secs = fx_frame_of_la(f, FX_TCS); /* any frame but our SECS */
 	assert_pf(eenter(f->lp, FX_TCS, FX_AEP), FX_SSA2, FX_PFEC_ENCLU);
 	assert_not_entered(f, FX_TCS);
@@ -353,7 +348,7 @@ static void test_eenter_ssa_other_enclave(void **state)
 static void test_eenter_oentry_noncanonical(void **state)
 {
 	struct fx *f = *state;
-	tcs_at(f, FX_TCS)->oentry = NONCANON_OFF;
+	fx_tcs_page(f, FX_TCS)->oentry = NONCANON_OFF;
 	assert_gp(eenter(f->lp, FX_TCS, FX_AEP));
 	assert_not_entered(f, FX_TCS);
 }
@@ -388,8 +383,8 @@ static void test_eenter_inside_enclave(void **state)
 	assert_int_equal(r.vector, SGX_VEC_GP);
 	assert_true(r.aex);
 	assert_int_equal(gpr_at(f, FX_SSA)->exitinfo, SGX_EXITINFO_VALID | (3u << 8) | SGX_VEC_GP);
-	assert_int_equal(tcs_at(f, FX_TCS2)->state, 0);
-	assert_int_equal(tcs_at(f, FX_TCS)->cssa, 1);
+	assert_int_equal(fx_tcs_page(f, FX_TCS2)->state, 0);
+	assert_int_equal(fx_tcs_page(f, FX_TCS)->cssa, 1);
 	r = hw_enclu(f->lp, SGX_ERESUME, FX_TCS, FX_AEP, 0);
 	assert_success(r); /* outside again: ERESUME is legal */
 	r = hw_enclu(f->lp, SGX_ERESUME, FX_TCS, FX_AEP, 0);
@@ -416,19 +411,19 @@ static void test_eresume_shared_checks(void **state)
 	assert_pf(eresume(f->lp, FX_HEAP, FX_AEP), FX_HEAP, PFEC_WRITE_NP);
 	assert_gp(eresume(f->lp, FX_TCS, 0x0001000000000000ull));
 	assert_pf(eresume(f->lp, FX_DATA, FX_AEP), FX_DATA, FX_PFEC_ENCLU);
-	tcs_at(f, FX_TCS)->flags = 4;
+	fx_tcs_page(f, FX_TCS)->flags = 4;
 	assert_gp(eresume(f->lp, FX_TCS, FX_AEP));
-	tcs_at(f, FX_TCS)->flags = 0;
+	fx_tcs_page(f, FX_TCS)->flags = 0;
 	epcm_poke(f, FX_SSA)->pending = true;
 	assert_pf(eresume(f->lp, FX_TCS, FX_AEP), FX_SSA, FX_PFEC_ENCLU);
 	epcm_poke(f, FX_SSA)->pending = false;
 	struct hw_lp *lp1 = hw_lp_get(f->m, 1);
-	tcs_at(f, FX_TCS)->state = 1; /* as if another LP were inside on it */
+	fx_tcs_page(f, FX_TCS)->state = 1; /* as if another LP were inside on it */
 	assert_gp(eresume(lp1, FX_TCS, FX_AEP));
-	tcs_at(f, FX_TCS)->state = 0;
-	assert_int_equal(tcs_at(f, FX_TCS)->cssa, 1);
+	fx_tcs_page(f, FX_TCS)->state = 0;
+	assert_int_equal(fx_tcs_page(f, FX_TCS)->cssa, 1);
 	assert_success(eresume(f->lp, FX_TCS, FX_AEP));
-	assert_int_equal(tcs_at(f, FX_TCS)->cssa, 0);
+	assert_int_equal(fx_tcs_page(f, FX_TCS)->cssa, 0);
 }
 
 /* ERESUME has no CSSA < NSSA check: a TCS with every frame used resumes */
@@ -440,11 +435,11 @@ static void test_eresume_all_frames_used(void **state)
 	assert_success(eenter(f->lp, FX_TCS, FX_AEP));
 	hw_lp_regs(f->lp)->rip = FX_CODE + 0x40;
 	aex(f);
-	assert_int_equal(tcs_at(f, FX_TCS)->cssa, 2);
+	assert_int_equal(fx_tcs_page(f, FX_TCS)->cssa, 2);
 	assert_gp(eenter(f->lp, FX_TCS, FX_AEP));
 	assert_success(eresume(f->lp, FX_TCS, FX_AEP));
 	assert_int_equal(hw_lp_regs(f->lp)->rip, FX_CODE + 0x40); /* from frame 1 */
-	assert_int_equal(tcs_at(f, FX_TCS)->cssa, 1);
+	assert_int_equal(fx_tcs_page(f, FX_TCS)->cssa, 1);
 }
 
 /* The target is the saved RIP, and FS/GS come from the frame, not the TCS */
@@ -465,9 +460,9 @@ static void test_eresume_target_and_fsgs_checks(void **state)
 	assert_gp(eresume(f->lp, FX_TCS, FX_AEP));
 	g->gsbase = 0x7000;
 	assert_not_entered(f, FX_TCS);
-	assert_int_equal(tcs_at(f, FX_TCS)->cssa, 1);
+	assert_int_equal(fx_tcs_page(f, FX_TCS)->cssa, 1);
 	/* a non-canonical BASE+OFSBASE stops EENTER only */
-	tcs_at(f, FX_TCS)->ofsbase = NONCANON_OFF;
+	fx_tcs_page(f, FX_TCS)->ofsbase = NONCANON_OFF;
 	assert_success(eresume(f->lp, FX_TCS, FX_AEP));
 	assert_int_equal(hw_lp_regs(f->lp)->fsbase, fs);
 	assert_int_equal(hw_lp_regs(f->lp)->gsbase, 0x7000);
@@ -482,7 +477,7 @@ static void test_eresume_saves_aep(void **state)
 	assert_success(eenter(f->lp, FX_TCS, FX_AEP));
 	aex(f);
 	assert_success(eresume(f->lp, FX_TCS, 0x403000));
-	assert_int_equal(tcs_at(f, FX_TCS)->aep, 0x403000);
+	assert_int_equal(fx_tcs_page(f, FX_TCS)->aep, 0x403000);
 	aex(f);
 	assert_int_equal(hw_lp_regs(f->lp)->rip, 0x403000);
 	assert_int_equal(hw_lp_regs(f->lp)->rcx, 0x403000);
@@ -523,8 +518,8 @@ static void test_eexit_state(void **state)
 	/* not scrubbed, not restored */
 	assert_int_equal(regs->r12, 0xabcdef);
 	assert_int_equal(regs->rsp, FX_DATA + 0x800);
-	assert_int_equal(tcs_at(f, FX_TCS)->state, 0);
-	assert_int_equal(tcs_at(f, FX_TCS)->cssa, 0);
+	assert_int_equal(fx_tcs_page(f, FX_TCS)->state, 0);
+	assert_int_equal(fx_tcs_page(f, FX_TCS)->cssa, 0);
 	assert_int_equal(hw_lp_tcs(f->lp), 0);
 	assert_int_equal(hw_lp_secs_frame(f->lp), HW_NO_FRAME);
 	/* the TCS is free again */
@@ -553,7 +548,7 @@ static void test_eexit_noncanonical(void **state)
 	assert_int_equal(hw_lp_regs(f->lp)->rip, FX_AEP);
 	assert_int_equal(gpr_at(f, FX_SSA)->rip, FX_CODE + 0x10);
 	assert_int_equal(gpr_at(f, FX_SSA)->exitinfo, SGX_EXITINFO_VALID | (3u << 8) | SGX_VEC_GP);
-	assert_int_equal(tcs_at(f, FX_TCS)->cssa, 1);
+	assert_int_equal(fx_tcs_page(f, FX_TCS)->cssa, 1);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup_initialized, fx_teardown)
