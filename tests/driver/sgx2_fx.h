@@ -274,6 +274,15 @@ static inline struct drv_page *sx_page(struct sx *s, uint64_t off)
 	return xa_load(&s->encl->pages, sx_addr(s, off) >> 12);
 }
 
+/* The enclave's current tracking epoch (ETRACK advances it by one). */
+static inline uint64_t sx_epoch(struct sx *s)
+{
+	uint64_t eid, epoch, tracked;
+	bool init;
+	assert_true(hw_secs_info(s->emu->m, s->encl->secs.epc_frame, &eid, &init, &epoch, &tracked));
+	return epoch;
+}
+
 static inline struct hw_epcm_entry sx_epcm(struct sx *s, uint64_t off)
 {
 	struct hw_epcm_entry e = { 0 };

@@ -27,14 +27,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static uint64_t epoch_of(struct sx *s)
-{
-	uint64_t eid, epoch, tracked;
-	bool init;
-	assert_true(hw_secs_info(s->emu->m, s->encl->secs.epc_frame, &eid, &init, &epoch, &tracked));
-	return epoch;
-}
-
 /* ---- §1.4 validation ---- */
 
 struct range_case {
@@ -203,11 +195,11 @@ static void test_restrict_then_accept(void **state)
 
 	/* a PTE installed before: RESTRICT leaves PTEs, VMA and max alone */
 	assert_int_equal(sx_fault(s, SX_DATA, 0), DRV_FAULT_NOPAGE);
-	uint64_t epoch = epoch_of(s);
+	uint64_t epoch = sx_epoch(s);
 	assert_int_equal(sx_restrict(s, SX_DATA, 4 * PAGE, SGX_SECINFO_R, &p), 0);
 	assert_int_equal(p.count, 4 * PAGE);
 	assert_int_equal(p.result, 0);
-	assert_int_equal(epoch_of(s), epoch + 4);   /* one ETRACK per page */
+	assert_int_equal(sx_epoch(s), epoch + 4);   /* one ETRACK per page */
 	for (uint64_t off = SX_DATA; off < SX_DATA + 4 * PAGE; off += PAGE) {
 		struct hw_epcm_entry e = sx_epcm(s, off);
 		assert_true(e.valid && e.r && !e.w && !e.x && e.pr && !e.modified && !e.pending);
@@ -302,11 +294,11 @@ static void test_trim_accept_remove(void **state)
 	uint64_t addr = sx_addr(s, SX_DATA);
 
 	assert_int_equal(sx_fault(s, SX_DATA, 0), DRV_FAULT_NOPAGE);
-	uint64_t epoch = epoch_of(s);
+	uint64_t epoch = sx_epoch(s);
 	assert_int_equal(sx_modt(s, SX_DATA, 2 * PAGE, SGX_PT_TRIM, &mt), 0);
 	assert_int_equal(mt.count, 2 * PAGE);
 	assert_int_equal(mt.result, 0);
-	assert_int_equal(epoch_of(s), epoch + 2);
+	assert_int_equal(sx_epoch(s), epoch + 2);
 	for (uint64_t off = SX_DATA; off < SX_DATA + 2 * PAGE; off += PAGE) {
 		struct hw_epcm_entry e = sx_epcm(s, off);
 		assert_true(e.valid && e.modified && !e.r && !e.w && !e.x);

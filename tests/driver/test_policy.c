@@ -177,14 +177,6 @@ static unsigned epcm_rights(struct hw_epcm_entry e)
 	return (e.r ? R_ : 0) | (e.w ? W_ : 0) | (e.x ? X_ : 0);
 }
 
-static uint64_t epoch_of(struct sx *s)
-{
-	uint64_t eid, epoch, tracked;
-	bool init;
-	assert_true(hw_secs_info(s->emu->m, s->encl->secs.epc_frame, &eid, &init, &epoch, &tracked));
-	return epoch;
-}
-
 /* ioctl wrappers: -errno or 0 */
 static int px_relax(struct sx *s, uint64_t off, uint64_t len, uint64_t perm, struct sgx2emu_relax_permissions *p)
 {
@@ -231,11 +223,11 @@ static void test_seed000_v2(void **state)
 	assert_int_equal(px_read(s, P_DATA), 0x1111);
 
 	/* (2) RESTRICT to R: run ← R, PTE zapped, EMODPR, ETRACK; EACCEPT R|PR */
-	uint64_t epoch = epoch_of(s);
+	uint64_t epoch = sx_epoch(s);
 	assert_int_equal(sx_restrict(s, P_DATA, PAGE, R_, &rp), 0);
 	assert_int_equal(rp.count, PAGE);
 	assert_int_equal(rp.result, 0);
-	assert_int_equal(epoch_of(s), epoch + 1);
+	assert_int_equal(sx_epoch(s), epoch + 1);
 	assert_int_equal(sx_page(s, P_DATA)->vm_max_prot_bits, RW_);
 	assert_int_equal(sx_page(s, P_DATA)->vm_run_prot_bits, R_);
 	assert_int_equal(px_pte(s, P_DATA), -1);
@@ -269,10 +261,10 @@ static void test_seed000_v2(void **state)
 	 * RW VMAs and writable PTEs work again: the suspended write completes */
 	assert_int_equal(px_op(s, PX_EMODPE, P_DATA, RW_), 0);
 	assert_int_equal(epcm_rights(sx_epcm(s, P_DATA)), RW_);
-	epoch = epoch_of(s);
+	epoch = sx_epoch(s);
 	assert_int_equal(px_relax(s, P_DATA, PAGE, RW_, &rl), 0);
 	assert_int_equal(rl.count, PAGE);
-	assert_int_equal(epoch_of(s), epoch);
+	assert_int_equal(sx_epoch(s), epoch);
 	assert_int_equal(sx_page(s, P_DATA)->vm_run_prot_bits, RW_);
 	assert_false(sx_epcm(s, P_DATA).pr);   /* no EMODPR: nothing to accept */
 	assert_int_equal(px_pte(s, P_DATA), -1);
@@ -333,11 +325,11 @@ static void test_seed001_v1(void **state)
 	assert_int_equal(px_pte(s, P_DATA), PROT_RW);
 
 	/* MODIFY to R: EMODPR + ETRACK, nothing zapped (PTE = VMA ∩ max) */
-	uint64_t epoch = epoch_of(s);
+	uint64_t epoch = sx_epoch(s);
 	assert_int_equal(px_modify(s, P_DATA, 2 * PAGE, R_, &mp), 0);
 	assert_int_equal(mp.count, 2 * PAGE);
 	assert_int_equal(mp.result, 0);
-	assert_int_equal(epoch_of(s), epoch + 2);
+	assert_int_equal(sx_epoch(s), epoch + 2);
 	assert_int_equal(sx_page(s, P_DATA)->vm_max_prot_bits, RW_);
 	assert_int_equal(px_pte(s, P_DATA), PROT_RW);
 	assert_int_equal(epcm_rights(sx_epcm(s, P_DATA)), R_);
@@ -375,11 +367,11 @@ static void test_seed001_v1(void **state)
 	assert_int_equal(px_read(s, P_DATA), 0x2222);
 
 	/* decision: MODIFY beyond max is EPERM (V1's MODP), before any leaf */
-	epoch = epoch_of(s);
+	epoch = sx_epoch(s);
 	assert_int_equal(px_modify(s, P_DATA, PAGE, R_ | X_, &mp), -EPERM);
 	assert_int_equal(mp.count, 0);
 	assert_int_equal(mp.result, 0);
-	assert_int_equal(epoch_of(s), epoch);
+	assert_int_equal(sx_epoch(s), epoch);
 	assert_false(sx_epcm(s, P_DATA).pr);
 	sx_free(s);
 }
@@ -755,11 +747,11 @@ static void test_reset_policy(void **state)
 
 	assert_int_equal(px_op(s, PX_WRITE, P_DATA, 0x1111), UINT64_MAX);
 	/* RESET = EMODPR to no rights + ETRACK + IPI, PTEs left = VMA */
-	uint64_t epoch = epoch_of(s);
+	uint64_t epoch = sx_epoch(s);
 	assert_int_equal(px_reset(s, P_DATA, 2 * PAGE, &rs), 0);
 	assert_int_equal(rs.count, 2 * PAGE);
 	assert_int_equal(rs.result, 0);
-	assert_int_equal(epoch_of(s), epoch + 2);
+	assert_int_equal(sx_epoch(s), epoch + 2);
 	struct hw_epcm_entry e = sx_epcm(s, P_DATA);
 	assert_int_equal(epcm_rights(e), 0);
 	assert_true(e.pr);
@@ -801,9 +793,9 @@ static void test_mprotect_emodpr(void **state)
 
 	assert_int_equal(px_op(s, PX_WRITE, P_DATA, 0x1111), UINT64_MAX);
 	/* mprotect(R): EMODPR(R) + ETRACK on each page, VMA and PTE = R */
-	uint64_t epoch = epoch_of(s);
+	uint64_t epoch = sx_epoch(s);
 	assert_int_equal(px_mprotect(s, P_DATA, 2 * PAGE, PROT_READ), 0);
-	assert_int_equal(epoch_of(s), epoch + 2);
+	assert_int_equal(sx_epoch(s), epoch + 2);
 	for (uint64_t off = P_DATA; off < P_DATA + 2 * PAGE; off += PAGE) {
 		struct hw_epcm_entry e = sx_epcm(s, off);
 		assert_int_equal(epcm_rights(e), R_);
@@ -820,41 +812,41 @@ static void test_mprotect_emodpr(void **state)
 	assert_int_equal(px_op(s, PX_EMODPE, P_DATA, RW_), 0);
 	assert_int_equal(px_op(s, PX_WRITE, P_DATA, 0x2222), UINT64_MAX);
 	/* PROT_WRITE alone means RW (x86): EMODPR(RW), not a #GP */
-	epoch = epoch_of(s);
+	epoch = sx_epoch(s);
 	assert_int_equal(px_mprotect(s, P_DATA + 3 * PAGE, PAGE, PROT_WRITE), 0);
-	assert_int_equal(epoch_of(s), epoch + 1);
+	assert_int_equal(sx_epoch(s), epoch + 1);
 	e = sx_epcm(s, P_DATA + 3 * PAGE);
 	assert_int_equal(epcm_rights(e), RW_);
 	assert_true(e.pr);
 	/* TCS pages and holes are skipped */
-	epoch = epoch_of(s);
+	epoch = sx_epoch(s);
 	assert_int_equal(px_mprotect(s, SX_RO, 2 * PAGE, PROT_READ), 0);   /* the R page and TCS #2 */
-	assert_int_equal(epoch_of(s), epoch + 1);
+	assert_int_equal(sx_epoch(s), epoch + 1);
 	assert_true(sx_epcm(s, SX_RO).pr);
 	assert_int_equal(sx_epcm(s, SX_TCS2).pt, SGX_PT_TCS);
 	assert_int_equal(px_mprotect(s, SX_TCS2, PAGE, PROT_RW), 0);
 	assert_int_equal(px_mprotect(s, SX_SSA2 + 2 * PAGE, 3 * PAGE, PROT_READ), 0);   /* holes */
-	assert_int_equal(epoch_of(s), epoch + 1);
+	assert_int_equal(sx_epoch(s), epoch + 1);
 	assert_null(sx_page(s, SX_SSA2 + 2 * PAGE));
 	assert_int_equal(px_op(s, PX_EACCEPT, SX_RO, REG_PT | R_ | SGX_SECINFO_PR), SGX_SUCCESS);
-	assert_int_equal(epoch_of(s), epoch + 1);
+	assert_int_equal(sx_epoch(s), epoch + 1);
 	/* one errno for a range: a PENDING page after a good one: EFAULT; the
 	 * first page is restricted, the VMA is unchanged */
 	assert_int_equal(px_mprotect(s, SX_HOLES + 2 * PAGE, 2 * PAGE, PROT_RW), 0);
 	assert_int_equal(sx_fault(s, SX_HOLES + 3 * PAGE, PF_W), DRV_FAULT_NOPAGE);
 	assert_int_equal(px_mprotect(s, SX_SCRATCH - PAGE, PAGE, PROT_RW), 0);
-	epoch = epoch_of(s);
+	epoch = sx_epoch(s);
 	assert_int_equal(px_mprotect(s, P_DATA + PAGE, 2 * PAGE, PROT_READ), 0);   /* control: fine */
-	assert_int_equal(epoch_of(s), epoch + 2);
+	assert_int_equal(sx_epoch(s), epoch + 2);
 	assert_int_equal(px_op(s, PX_EACCEPT, P_DATA + PAGE, REG_PT | R_ | SGX_SECINFO_PR), SGX_SUCCESS);
 	assert_int_equal(px_op(s, PX_EACCEPT, P_DATA + 2 * PAGE, REG_PT | R_ | SGX_SECINFO_PR), SGX_SUCCESS);
 	assert_int_equal(sx_fault(s, SX_HOLES + 2 * PAGE, PF_W), DRV_FAULT_NOPAGE);
 	assert_int_equal(px_op(s, PX_EACCEPT, SX_HOLES + 2 * PAGE, REG_PT | RW_ | SGX_SECINFO_PENDING), 0);
-	epoch = epoch_of(s);
+	epoch = sx_epoch(s);
 	errno = 0;
 	assert_int_equal(px_mprotect(s, SX_HOLES + 2 * PAGE, 2 * PAGE, PROT_READ), -1);
 	assert_int_equal(errno, EFAULT);
-	assert_int_equal(epoch_of(s), epoch + 1);
+	assert_int_equal(sx_epoch(s), epoch + 1);
 	e = sx_epcm(s, SX_HOLES + 2 * PAGE);
 	assert_int_equal(epcm_rights(e), R_);
 	assert_true(e.pr);
@@ -1018,10 +1010,10 @@ static void test_switch_etrack_per_ioctl(void **state)
 		assert_non_null(t);
 		struct emu_counters c0, c1;
 		emu_counters_read(s->emu, &c0);
-		uint64_t epoch = epoch_of(s);
+		uint64_t epoch = sx_epoch(s);
 		assert_int_equal(sx_restrict(s, P_DATA, 4 * PAGE, R_, &rp), 0);
 		assert_int_equal(rp.count, 4 * PAGE);
-		assert_int_equal(epoch_of(s), epoch + per);
+		assert_int_equal(sx_epoch(s), epoch + per);
 		emu_counters_read(s->emu, &c1);
 		assert_int_equal(c1.etracks - c0.etracks, per);
 		assert_int_equal(c1.ipis - c0.ipis, per);
@@ -1033,21 +1025,21 @@ static void test_switch_etrack_per_ioctl(void **state)
 		/* an error mid-way (a hole): the pages done are still tracked */
 		sx_augment(s, SX_HOLES, true);
 		sx_augment(s, SX_HOLES + PAGE, true);
-		epoch = epoch_of(s);
+		epoch = sx_epoch(s);
 		assert_int_equal(sx_restrict(s, SX_HOLES, 3 * PAGE, R_, &rp), -EFAULT);
 		assert_int_equal(rp.count, 2 * PAGE);
-		assert_int_equal(epoch_of(s), epoch + (sw ? 1 : 2));
+		assert_int_equal(sx_epoch(s), epoch + (sw ? 1 : 2));
 		assert_int_equal(px_op(s, PX_EACCEPT, SX_HOLES, REG_PT | R_ | SGX_SECINFO_PR), SGX_SUCCESS);
 		assert_int_equal(px_op(s, PX_EACCEPT, SX_HOLES + PAGE, REG_PT | R_ | SGX_SECINFO_PR), SGX_SUCCESS);
 		/* a failure on the first page: nothing to track */
-		epoch = epoch_of(s);
+		epoch = sx_epoch(s);
 		assert_int_equal(sx_restrict(s, SX_TCS2, PAGE, R_, &rp), -EINVAL);
-		assert_int_equal(epoch_of(s), epoch);
+		assert_int_equal(sx_epoch(s), epoch);
 		/* MODIFY_TYPES too */
-		epoch = epoch_of(s);
+		epoch = sx_epoch(s);
 		assert_int_equal(sx_modt(s, P_DATA, 4 * PAGE, SGX_PT_TRIM, &mt), 0);
 		assert_int_equal(mt.count, 4 * PAGE);
-		assert_int_equal(epoch_of(s), epoch + per);
+		assert_int_equal(sx_epoch(s), epoch + per);
 		assert_int_equal(sx_page(s, P_DATA + 3 * PAGE)->type, SGX_PT_TRIM);
 		assert_int_equal(px_op(s, PX_EACCEPT, P_DATA, SGX_SECINFO_PT(SGX_PT_TRIM) | SGX_SECINFO_MODIFIED),
 				 SGX_SUCCESS);
@@ -1061,14 +1053,14 @@ static void test_switch_etrack_per_ioctl(void **state)
 			s = px_new_cfg(&c);
 			struct sgx2emu_modify_permissions mp;
 			struct sgx2emu_reset_permissions rs;
-			epoch = epoch_of(s);
+			epoch = sx_epoch(s);
 			if (ps[i] == EMU_POLICY_V1)
 				assert_int_equal(px_modify(s, P_DATA, 4 * PAGE, R_, &mp), 0);
 			else if (ps[i] == EMU_POLICY_RESET)
 				assert_int_equal(px_reset(s, P_DATA, 4 * PAGE, &rs), 0);
 			else
 				assert_int_equal(px_mprotect(s, P_DATA, 4 * PAGE, PROT_READ), 0);
-			assert_int_equal(epoch_of(s), epoch + per);
+			assert_int_equal(sx_epoch(s), epoch + per);
 			uint64_t rights = ps[i] == EMU_POLICY_RESET ? 0 : R_;
 			for (uint64_t off = P_DATA; off < P_DATA + 4 * PAGE; off += PAGE)
 				assert_int_equal(px_op(s, PX_EACCEPT, off, REG_PT | rights | SGX_SECINFO_PR), SGX_SUCCESS);

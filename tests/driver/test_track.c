@@ -29,14 +29,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static uint64_t epoch_of(struct sx *s)
-{
-	uint64_t eid, epoch, tracked;
-	bool init;
-	assert_true(hw_secs_info(s->emu->m, s->encl->secs.epc_frame, &eid, &init, &epoch, &tracked));
-	return epoch;
-}
-
 static uint64_t lp_bit(struct emu_thread *t)
 {
 	return 1ull << hw_lp_id(emu_thread_lp(t));
@@ -193,11 +185,11 @@ static void test_restrict_with_thread_inside(void **state)
 	uint64_t aex;
 
 	spinner_start(&sp, s, SX_DATA, REG_PT | SGX_SECINFO_R | SGX_SECINFO_PR);
-	uint64_t epoch = epoch_of(s);
+	uint64_t epoch = sx_epoch(s);
 	/* one page: one ETRACK that succeeds at once, then the IPI */
 	assert_int_equal(sx_restrict(s, SX_DATA, PAGE, SGX_SECINFO_R, &p), 0);
 	assert_int_equal(p.count, PAGE);
-	assert_int_equal(epoch_of(s), epoch + 1);
+	assert_int_equal(sx_epoch(s), epoch + 1);
 	assert_int_equal(spinner_finish(&sp, &aex), SGX_SUCCESS);
 	assert_int_equal(aex, 1);
 	assert_false(sx_epcm(s, SX_DATA).pr);
@@ -242,7 +234,7 @@ static void test_etrack_retry_after_ipi(void **state)
 	struct hw_lp *klp = hw_lp_get(s->emu->m, hw_nr_lps(s->emu->m) - 1);
 
 	spinner_start(&sp, s, SX_DATA, REG_PT | SGX_SECINFO_R | SGX_SECINFO_PR);
-	uint64_t epoch = epoch_of(s);
+	uint64_t epoch = sx_epoch(s);
 	assert_true(sgx_ok(hw_encls(klp, SGX_ETRACK, 0, epc_kaddr(s->emu, s->encl->secs.epc_frame), 0)));
 	struct sgx_result r = hw_encls(klp, SGX_ETRACK, 0, epc_kaddr(s->emu, s->encl->secs.epc_frame), 0);
 	assert_true(r.zf);
@@ -250,12 +242,12 @@ static void test_etrack_retry_after_ipi(void **state)
 	pthread_mutex_lock(&s->encl->lock);
 	assert_int_equal(encl_etrack(s->encl), 0);
 	pthread_mutex_unlock(&s->encl->lock);
-	assert_int_equal(epoch_of(s), epoch + 2);
+	assert_int_equal(sx_epoch(s), epoch + 2);
 	/* and through the ioctl */
 	assert_true(sgx_ok(hw_encls(klp, SGX_ETRACK, 0, epc_kaddr(s->emu, s->encl->secs.epc_frame), 0)));
 	assert_int_equal(sx_restrict(s, SX_DATA, PAGE, SGX_SECINFO_R, &p), 0);
 	assert_int_equal(p.count, PAGE);
-	assert_int_equal(epoch_of(s), epoch + 4);
+	assert_int_equal(sx_epoch(s), epoch + 4);
 	assert_int_equal(spinner_finish(&sp, &aex), SGX_SUCCESS);
 	assert_in_range(aex, 2, 4);   /* retry IPI + final IPI, twice; each retry IPI finds it inside */
 }
