@@ -294,8 +294,9 @@ long ioctl_remove_pages(struct emu_proc *proc, struct drv_encl *encl, void *arg)
 long sgx2_ready(struct drv_encl *encl);
 bool encl_validate_offset_length(const struct drv_encl *encl, uint64_t offset, uint64_t length);
 long sgx2_emodpr_page(struct drv_encl *encl, uint64_t addr, uint64_t perms, bool in_mm, uint64_t *result);
-/* The one ETRACK + IPI round of a call made with the etrack-per-ioctl switch. */
-long sgx2_etrack_deferred(struct drv_encl *encl);
+/* The one ETRACK + IPI round of a call made with the etrack-per-ioctl switch
+ * (if it changed a page); returns ret, or the ETRACK failure if ret was 0. */
+long sgx2_etrack_deferred(struct drv_encl *encl, bool changed, long ret);
 
 /* ---- ioctl_ext.c: sgx2emu's extension ioctls (include/sgx2emu/policy.h) ----
  * ioctl_ext: -ENOTTY for a command it does not know. */

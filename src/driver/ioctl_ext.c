@@ -52,11 +52,7 @@ static long emodpr_range(struct drv_encl *encl, uint64_t offset, uint64_t length
 			break;
 	}
 	*count = c;
-	if (c && !policy_etrack_per_page(encl)) {
-		long t = sgx2_etrack_deferred(encl);
-		if (!ret)
-			ret = t;
-	}
+	ret = sgx2_etrack_deferred(encl, c, ret);
 	return ret;
 }
 
@@ -293,10 +289,6 @@ int ext_mprotect_emodpr(struct drv_encl *encl, uint64_t start, uint64_t end, uns
 			break;
 		any = true;
 	}
-	if (any && !policy_etrack_per_page(encl)) {
-		long t = sgx2_etrack_deferred(encl);
-		if (!ret)
-			ret = t;
-	}
+	ret = sgx2_etrack_deferred(encl, any, ret);
 	return (int)ret;
 }

@@ -162,13 +162,16 @@ unlock:
  * The etrack-per-ioctl switch: one ETRACK + IPI round for all the pages a
  * call changed, also when it stopped on an error.  An evicted SECS means
  * every child was written back since, each after a tracking cycle of the
- * reclaimer: nothing is left to track.
+ * reclaimer: nothing is left to track.  Returns ret, or the ETRACK failure
+ * when the call itself had not failed; does nothing unless the call changed
+ * a page and the switch is on.
  */
-long sgx2_etrack_deferred(struct drv_encl *encl)
+long sgx2_etrack_deferred(struct drv_encl *encl, bool changed, long ret)
 {
-	long ret = 0;
+	if (!changed || policy_etrack_per_page(encl))
+		return ret;
 	pthread_mutex_lock(&encl->lock);
-	if (encl->secs.epc_frame != HW_NO_FRAME && encl_etrack(encl))
+	if (encl->secs.epc_frame != HW_NO_FRAME && encl_etrack(encl) && !ret)
 		ret = -EFAULT;
 	pthread_mutex_unlock(&encl->lock);
 	return ret;
@@ -188,11 +191,7 @@ static long restrict_permissions(struct drv_encl *encl, struct sgx_enclave_restr
 	}
 	p->result = result;
 	p->count = c;
-	if (c && !policy_etrack_per_page(encl)) {
-		long t = sgx2_etrack_deferred(encl);
-		if (!ret)
-			ret = t;
-	}
+	ret = sgx2_etrack_deferred(encl, c, ret);
 	return ret;
 }
 
@@ -296,11 +295,7 @@ unlock:
 	pthread_mutex_unlock(&encl->lock);
 	p->count = c;
 track:
-	if (c && !policy_etrack_per_page(encl)) {
-		long t = sgx2_etrack_deferred(encl);
-		if (!ret)
-			ret = t;
-	}
+	ret = sgx2_etrack_deferred(encl, c, ret);
 	return ret;
 }
 
