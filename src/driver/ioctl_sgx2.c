@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "driver.h"
 
@@ -195,17 +196,36 @@ static long restrict_permissions(struct drv_encl *encl, struct sgx_enclave_restr
 	return ret;
 }
 
-long ioctl_restrict_permissions(struct emu_proc *proc, struct drv_encl *encl, void *arg)
+/*
+ * What every SGX2 ioctl does first: sgx_ioc_sgx2_ready, the copy of the
+ * argument, and sgx_validate_offset_length.  Each argument struct of
+ * <asm/sgx.h> starts with offset and length.  0, -ENODEV, -EINVAL, -EFAULT.
+ */
+static long sgx2_copy_in(struct emu_proc *proc, struct drv_encl *encl, void *arg, void *p, size_t size)
 {
-	struct sgx_enclave_restrict_permissions p;
 	long ret = sgx2_ready(encl);
+	uint64_t range[2];
 
 	if (ret)
 		return ret;
-	if (copy_from_user(proc->mm, &p, (uint64_t)(uintptr_t)arg, sizeof(p)))
+	if (copy_from_user(proc->mm, p, (uint64_t)(uintptr_t)arg, size))
 		return -EFAULT;
-	if (!encl_validate_offset_length(encl, p.offset, p.length))
+	memcpy(range, p, sizeof(range));
+	if (!encl_validate_offset_length(encl, range[0], range[1]))
 		return -EINVAL;
+	return 0;
+}
+static_assert(offsetof(struct sgx_enclave_restrict_permissions, length) == 8, "offset, length first");
+static_assert(offsetof(struct sgx_enclave_modify_types, length) == 8, "offset, length first");
+static_assert(offsetof(struct sgx_enclave_remove_pages, length) == 8, "offset, length first");
+
+long ioctl_restrict_permissions(struct emu_proc *proc, struct drv_encl *encl, void *arg)
+{
+	struct sgx_enclave_restrict_permissions p;
+	long ret = sgx2_copy_in(proc, encl, arg, &p, sizeof(p));
+
+	if (ret)
+		return ret;
 	if (p.permissions & ~PERM_MASK)
 		return -EINVAL;
 	/* EMODPR would #GP on W without R: refuse it before touching a page */
@@ -302,14 +322,10 @@ track:
 long ioctl_modify_types(struct emu_proc *proc, struct drv_encl *encl, void *arg)
 {
 	struct sgx_enclave_modify_types p;
-	long ret = sgx2_ready(encl);
+	long ret = sgx2_copy_in(proc, encl, arg, &p, sizeof(p));
 
 	if (ret)
 		return ret;
-	if (copy_from_user(proc->mm, &p, (uint64_t)(uintptr_t)arg, sizeof(p)))
-		return -EFAULT;
-	if (!encl_validate_offset_length(encl, p.offset, p.length))
-		return -EINVAL;
 	if (p.page_type & ~PAGE_TYPE_MASK)
 		return -EINVAL;
 	if (p.result || p.count)
@@ -385,14 +401,10 @@ unlock:
 long ioctl_remove_pages(struct emu_proc *proc, struct drv_encl *encl, void *arg)
 {
 	struct sgx_enclave_remove_pages p;
-	long ret = sgx2_ready(encl);
+	long ret = sgx2_copy_in(proc, encl, arg, &p, sizeof(p));
 
 	if (ret)
 		return ret;
-	if (copy_from_user(proc->mm, &p, (uint64_t)(uintptr_t)arg, sizeof(p)))
-		return -EFAULT;
-	if (!encl_validate_offset_length(encl, p.offset, p.length))
-		return -EINVAL;
 	if (p.count)
 		return -EINVAL;
 	ret = remove_pages(encl, &p);
