@@ -39,9 +39,10 @@ LDLIBS := -lcrypto -pthread
 TEST_LDLIBS := -lcmocka
 
 # Layers, bottom up.  Each directory only includes headers from below it.
-LIB_DIRS := src/hw src/hw/encls src/hw/enclu src/sign src/driver src/exec src/runtime
+LIB_DIRS := src/hw src/hw/encls src/hw/enclu src/sign src/driver src/exec src/native src/runtime
 LIB_SRC := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_ASM := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.S))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_ASM:%.S=$(BUILD)/%.o)
 TOOL_SRC := $(wildcard src/tools/*.c)
 TOOL_OBJ := $(TOOL_SRC:%.c=$(BUILD)/%.o)
 TEST_COMMON := $(wildcard tests/common/*.c)
@@ -67,6 +68,14 @@ all: $(STATIC_LIB) $(SHARED_LIB) $(CMD)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"; $(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%.o: %.S
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"; $(CC) $(ALL_CFLAGS) -DBUILD_DIR=\"$(BUILD)\" -MMD -MP -c $< -o $@
+
+# Parts with build steps of their own (the vDSO image, the freestanding test
+# enclave, the preload library): one fragment each.
+include $(sort $(wildcard mk/*.mk))
 
 $(STATIC_LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

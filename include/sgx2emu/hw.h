@@ -126,6 +126,12 @@ bool hw_pt_next(const struct hw_pagetable *pt, uint64_t *la, uint64_t end);
  * the last call?  It does not flush any TLB (ptep_test_and_clear_young). */
 bool hw_pt_test_and_clear_young(struct hw_pagetable *pt, uint64_t la);
 bool hw_pt_young(const struct hw_pagetable *pt, uint64_t la);
+/* Called after every hw_pt_map, hw_pt_protect and hw_pt_unmap of la, on the
+ * thread that made the change (with whatever locks it holds): how native
+ * execution keeps the host MMU in step with the model's page tables.  One
+ * notifier per table; NULL fn removes it.  Costs a load when none is set. */
+typedef void (*hw_pt_notify_fn)(void *ctx, uint64_t la);
+void hw_pt_set_notifier(struct hw_pagetable *pt, hw_pt_notify_fn fn, void *ctx);
 
 /* Logical processors */
 struct hw_regs {
@@ -194,6 +200,14 @@ struct sgx_result hw_lp_write(struct hw_lp *lp, uint64_t la, const void *buf, si
  * code the model does not execute itself, e.g. #UD for model-mode enclave code
  * with nothing registered at its entry.  Inside an enclave it is an AEX. */
 struct sgx_result hw_lp_exception(struct hw_lp *lp, uint8_t vector, uint32_t error_code, uint64_t address);
+/* The rights (HW_PROT_*) an access by lp to the page of la would be granted
+ * now, from the page table and, in enclave mode inside ELRANGE, the EPCM:
+ * what hw_lp_access would put in a fresh TLB entry, without touching the
+ * TLB, the accessed bit, the LP's registers or its hw_lp_why.  0 when no
+ * access would succeed.  *frame (may be NULL): the EPC frame the page table
+ * maps la to, HW_NO_FRAME if none.  Native execution maps pages into the
+ * host with exactly these rights. */
+unsigned hw_lp_rights(struct hw_lp *lp, uint64_t la, uint32_t *frame);
 
 /* Inspection.  Real hardware shows none of this; explaining a failed EACCEPT
  * is one reason sgx2emu exists. */
@@ -267,8 +281,22 @@ struct hw_observer {
 	void *ctx;
 	void (*access)(void *ctx, const struct hw_access_event *ev);
 	void (*leaf)(void *ctx, const struct hw_leaf_event *ev);
+	/* An interrupt was posted to lp, which is in enclave mode and takes it
+	 * at its next instruction boundary (hw_lp_send_ipi returned false).
+	 * Native execution turns this into a signal to the host thread that
+	 * runs lp's enclave code, since that code never reaches a boundary
+	 * of the model by itself. */
+	void (*ipi)(void *ctx, struct hw_lp *lp);
 };
-void hw_set_observer(struct hw_machine *m, const struct hw_observer *obs);   /* NULL: none */
+/* Up to HW_MAX_OBSERVERS observers at once, each called in the order added.
+ * hw_set_observer owns one slot of its own (the invariant checks use it):
+ * it replaces what that slot held (NULL: empties it) and leaves the others.
+ * hw_add_observer returns 0 or -ENOSPC; hw_remove_observer removes the
+ * observer with the same ctx and callbacks. */
+#define HW_MAX_OBSERVERS 4
+void hw_set_observer(struct hw_machine *m, const struct hw_observer *obs);
+int hw_add_observer(struct hw_machine *m, const struct hw_observer *obs);
+void hw_remove_observer(struct hw_machine *m, const struct hw_observer *obs);
 
 #ifdef __cplusplus
 }

@@ -120,6 +120,34 @@ static struct sgx_result check_access(struct hw_lp *lp, uint64_t la, enum hw_acc
 	return leaf_ok();
 }
 
+unsigned hw_lp_rights(struct hw_lp *lp, uint64_t la, uint32_t *frame)
+{
+	static const enum hw_access kinds[] = { HW_READ, HW_WRITE, HW_FETCH };
+	unsigned rights = 0;
+	uint32_t found = HW_NO_FRAME;
+	hw_lock(lp->m);
+	struct hw_why keep = lp->why;
+	for (unsigned i = 0; i < 3; i++) {
+		struct hw_tlb_entry e;
+		if (check_access(lp, la, kinds[i], &e).vector != SGX_VEC_NONE)
+			continue;
+		found = e.frame;
+		/* an abort-page entry grants nothing real */
+		if (!e.write_abort)
+			rights |= e.prot & access_prot(kinds[i]);
+	}
+	lp->why = keep;
+	if (found == HW_NO_FRAME) {
+		uint8_t *host;
+		if (lp_translate(lp, la, HW_READ, &host, &found).vector != SGX_VEC_NONE)
+			found = HW_NO_FRAME;
+	}
+	hw_unlock(lp->m);
+	if (frame)
+		*frame = found;
+	return rights;
+}
+
 struct sgx_result lp_service(struct hw_lp *lp)
 {
 	if (atomic_exchange(&lp->pending_interrupt, 0)) {
@@ -180,7 +208,7 @@ struct sgx_result hw_lp_access(struct hw_lp *lp, uint64_t la, enum hw_access kin
 	}
 	uint64_t off = la & ~SGX_PAGE_MASK;
 	*host = (e->write_abort && kind == HW_WRITE ? lp->sink_page : e->host) + off;
-	if (m->obs.access)
+	if (m->obs_access)
 		observe_access(lp, la, kind, *host - off, hit, stale);
 	hw_unlock(m);
 	return leaf_ok();
@@ -255,6 +283,8 @@ bool hw_lp_send_ipi(struct hw_lp *lp)
 		lp_tlb_flush(lp);
 	} else {
 		atomic_store(&lp->pending_interrupt, 1);
+		if (lp->m->obs_ipi)
+			observe_ipi(lp);
 	}
 	hw_unlock(lp->m);
 	return taken;

@@ -123,13 +123,13 @@ struct sgx_result hw_encls(struct hw_lp *lp, uint32_t leaf, uint64_t rbx, uint64
 			leaf_note(lp, __FILE__, __LINE__, "leaf defined (SGX2 leaves need CPUID.12H.0:EAX[1])");
 			r = leaf_gp();
 		} else {
-			if (m->obs.leaf)
+			if (m->obs_leaf)
 				observe_leaf(lp, true, leaf, false, r, rbx, rcx, rdx);
 			r = d->fn(lp, rbx, rcx, rdx);
 			write_back(lp, d, r);
 			if (r.vector == SGX_VEC_NONE)
 				r.rbx = lp->regs.rbx;
-			if (m->obs.leaf)
+			if (m->obs_leaf)
 				observe_leaf(lp, true, leaf, true, r, rbx, rcx, rdx);
 		}
 		if (d)
@@ -166,7 +166,7 @@ struct sgx_result hw_enclu(struct hw_lp *lp, uint32_t leaf, uint64_t rbx, uint64
 				  entry ? "not in enclave mode" : "in enclave mode");
 			r = leaf_gp();
 		} else {
-			if (m->obs.leaf)
+			if (m->obs_leaf)
 				observe_leaf(lp, false, leaf, false, r, rbx, rcx, rdx);
 			r = d->fn(lp, rbx, rcx, rdx);
 			write_back(lp, d, r);
@@ -175,7 +175,7 @@ struct sgx_result hw_enclu(struct hw_lp *lp, uint32_t leaf, uint64_t rbx, uint64
 			r = hw_aex(lp, r);
 		if (d)
 			m->nr_enclu[leaf]++;
-		if (d && m->obs.leaf)
+		if (d && m->obs_leaf)
 			observe_leaf(lp, false, leaf, true, r, rbx, rcx, rdx);
 	}
 	hw_unlock(m);

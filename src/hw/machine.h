@@ -80,7 +80,10 @@ struct hw_machine {
 	/* measurement (observe.c), under lock */
 	uint64_t nr_encls[SGX_ENCLS_LEAF_COUNT];
 	uint64_t nr_enclu[SGX_ENCLU_LEAF_COUNT];
-	struct hw_observer obs;
+	/* obs[0]: hw_set_observer's slot; the rest: hw_add_observer.  The
+	 * flags say whether any observer has that callback. */
+	struct hw_observer obs[HW_MAX_OBSERVERS];
+	bool obs_access, obs_leaf, obs_ipi;
 };
 
 /* Locking: every leaf and every TLB fill runs under m->lock. */
@@ -131,6 +134,8 @@ void pt_mark_accessed(struct hw_pagetable *pt, uint64_t la);
 /* observe.c: hand an event to the observer, if one is set (m->lock held). */
 void observe_access(struct hw_lp *lp, uint64_t la, enum hw_access kind, const uint8_t *page, bool tlb_hit,
 		    bool stale);
+/* An interrupt posted to lp in enclave mode (m->lock held). */
+void observe_ipi(struct hw_lp *lp);
 void observe_leaf(struct hw_lp *lp, bool encls, uint32_t leaf, bool after, struct sgx_result r, uint64_t rbx,
 		  uint64_t rcx, uint64_t rdx);
 /* Take pending interrupt / flush requests; returns the AEX result if one happened. */

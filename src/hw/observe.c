@@ -4,6 +4,7 @@
  * driver layer (src/driver/invariants.c) use to see every access and leaf.
  * Nothing here changes what the model does.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "machine.h"
@@ -24,21 +25,75 @@ void hw_counters_read(struct hw_machine *m, struct hw_counters *out)
 	hw_unlock(m);
 }
 
+/* m->lock held */
+static void observers_changed(struct hw_machine *m)
+{
+	m->obs_access = m->obs_leaf = m->obs_ipi = false;
+	for (unsigned i = 0; i < HW_MAX_OBSERVERS; i++) {
+		m->obs_access |= m->obs[i].access != NULL;
+		m->obs_leaf |= m->obs[i].leaf != NULL;
+		m->obs_ipi |= m->obs[i].ipi != NULL;
+	}
+}
+
+static bool observer_empty(const struct hw_observer *o)
+{
+	return !o->access && !o->leaf && !o->ipi;
+}
+
 void hw_set_observer(struct hw_machine *m, const struct hw_observer *obs)
 {
 	hw_lock(m);
 	if (obs)
-		m->obs = *obs;
+		m->obs[0] = *obs;
 	else
-		memset(&m->obs, 0, sizeof(m->obs));
+		memset(&m->obs[0], 0, sizeof(m->obs[0]));
+	observers_changed(m);
 	hw_unlock(m);
+}
+
+int hw_add_observer(struct hw_machine *m, const struct hw_observer *obs)
+{
+	int ret = -ENOSPC;
+	hw_lock(m);
+	for (unsigned i = 1; i < HW_MAX_OBSERVERS; i++)
+		if (observer_empty(&m->obs[i])) {
+			m->obs[i] = *obs;
+			ret = 0;
+			break;
+		}
+	observers_changed(m);
+	hw_unlock(m);
+	return ret;
+}
+
+void hw_remove_observer(struct hw_machine *m, const struct hw_observer *obs)
+{
+	hw_lock(m);
+	for (unsigned i = 1; i < HW_MAX_OBSERVERS; i++) {
+		struct hw_observer *o = &m->obs[i];
+		if (o->ctx == obs->ctx && o->access == obs->access && o->leaf == obs->leaf && o->ipi == obs->ipi) {
+			memset(o, 0, sizeof(*o));
+			break;
+		}
+	}
+	observers_changed(m);
+	hw_unlock(m);
+}
+
+void observe_ipi(struct hw_lp *lp)
+{
+	struct hw_machine *m = lp->m;
+	for (unsigned i = 0; i < HW_MAX_OBSERVERS; i++)
+		if (m->obs[i].ipi)
+			m->obs[i].ipi(m->obs[i].ctx, lp);
 }
 
 void observe_access(struct hw_lp *lp, uint64_t la, enum hw_access kind, const uint8_t *page, bool tlb_hit,
 		    bool stale)
 {
 	struct hw_machine *m = lp->m;
-	if (!m->obs.access)
+	if (!m->obs_access)
 		return;
 	struct hw_access_event ev = {
 		.lp = lp, .pt = lp->pt, .la = la, .kind = kind, .page = page,
@@ -51,7 +106,9 @@ void observe_access(struct hw_lp *lp, uint64_t la, enum hw_access kind, const ui
 		ev.secs_frame = lp->encl->secs_frame;
 		ev.secs = secs_page(m, lp->encl);
 	}
-	m->obs.access(m->obs.ctx, &ev);
+	for (unsigned i = 0; i < HW_MAX_OBSERVERS; i++)
+		if (m->obs[i].access)
+			m->obs[i].access(m->obs[i].ctx, &ev);
 }
 
 /* The frame of a leaf's page operand (see struct hw_leaf_event). */
@@ -84,7 +141,7 @@ void observe_leaf(struct hw_lp *lp, bool encls, uint32_t leaf, bool after, struc
 		  uint64_t rcx, uint64_t rdx)
 {
 	struct hw_machine *m = lp->m;
-	if (!m->obs.leaf)
+	if (!m->obs_leaf)
 		return;
 	struct hw_leaf_event ev = {
 		.lp = lp, .encls = encls, .leaf = leaf, .after = after, .r = r,
@@ -95,5 +152,7 @@ void observe_leaf(struct hw_lp *lp, bool encls, uint32_t leaf, bool after, struc
 		ev.epcm = epcm_of(m, ev.frame);
 		ev.eid = owner_eid(m, ev.frame, ev.epcm);
 	}
-	m->obs.leaf(m->obs.ctx, &ev);
+	for (unsigned i = 0; i < HW_MAX_OBSERVERS; i++)
+		if (m->obs[i].leaf)
+			m->obs[i].leaf(m->obs[i].ctx, &ev);
 }

@@ -26,7 +26,22 @@ struct pt_table {
 struct hw_pagetable {
 	struct pt_table *root;
 	atomic_size_t tables;
+	_Atomic(hw_pt_notify_fn) notify;
+	void *notify_ctx;
 };
+
+void hw_pt_set_notifier(struct hw_pagetable *pt, hw_pt_notify_fn fn, void *ctx)
+{
+	pt->notify_ctx = ctx;
+	atomic_store(&pt->notify, fn);
+}
+
+static void pt_notify(struct hw_pagetable *pt, uint64_t la)
+{
+	hw_pt_notify_fn fn = atomic_load_explicit(&pt->notify, memory_order_acquire);
+	if (fn)
+		fn(pt->notify_ctx, la);
+}
 
 /* Tables are page-aligned: a table's address lives in a PTE's address bits. */
 static struct pt_table *table_new(void)
@@ -123,6 +138,7 @@ int hw_pt_map(struct hw_pagetable *pt, uint64_t la, void *host_page, unsigned pr
 	if (!slot)
 		return -ENOMEM;
 	atomic_store_explicit(slot, make_pte(host_page, prot), memory_order_release);
+	pt_notify(pt, la);
 	return 0;
 }
 
@@ -139,14 +155,17 @@ int hw_pt_protect(struct hw_pagetable *pt, uint64_t la, unsigned prot)
 	if ((v & PTE_A) && (nv & PTE_P))
 		nv |= PTE_A;
 	atomic_store_explicit(slot, nv, memory_order_release);
+	pt_notify(pt, la);
 	return 0;
 }
 
 void hw_pt_unmap(struct hw_pagetable *pt, uint64_t la)
 {
 	_Atomic uint64_t *slot = la < (1ull << 47) ? pt_slot(pt, la, false) : NULL;
-	if (slot)
+	if (slot) {
 		atomic_store_explicit(slot, 0, memory_order_release);
+		pt_notify(pt, la);
+	}
 }
 
 bool hw_pt_lookup(const struct hw_pagetable *pt, uint64_t la, void **host_page, unsigned *prot)

@@ -351,13 +351,13 @@ static void test_t1_skipped_ipi(void **state)
 static void report_access(struct sx *s, const struct hw_access_event *ev)
 {
 	struct hw_machine *m = s->emu->m;
-	m->obs.access(m->obs.ctx, ev);
+	m->obs[0].access(m->obs[0].ctx, ev);
 }
 
 static void report_leaf(struct sx *s, const struct hw_leaf_event *ev)
 {
 	struct hw_machine *m = s->emu->m;
-	m->obs.leaf(m->obs.ctx, ev);
+	m->obs[0].leaf(m->obs[0].ctx, ev);
 }
 
 /* A fetch from the data page (PTE RW-NX, EPCM RW) that "succeeded". */
@@ -504,8 +504,8 @@ static void test_off(void **state)
 	c.invariants_off = true;
 	struct sx *s = sx_new_with(&c, true);
 	assert_null(s->emu->inv);
-	assert_null(s->emu->m->obs.access);
-	assert_null(s->emu->m->obs.leaf);
+	assert_null(s->emu->m->obs[0].access);
+	assert_null(s->emu->m->obs[0].leaf);
 	sx_augment(s, SX_HOLES, true);
 	struct sgx_enclave_restrict_permissions rp;
 	assert_int_equal(sx_restrict(s, SX_HOLES, PAGE, R_, &rp), 0);
