@@ -127,6 +127,24 @@ struct test_encl_image {
 /* The image (built once; the same bytes every time). */
 const struct test_encl_image *test_encl_image(void);
 
+/*
+ * An image from an ELF file of the test enclave's kind (a real one, e.g. the
+ * freestanding enclave of the native selftests): linked at 0, its PT_LOADs,
+ * in file order, become phdrs (offset = p_offset, filesz, flags), its
+ * .symtab's defined symbols become syms (value = st_value, an enclave
+ * offset; fn = NULL: the code is the ELF's own).  The file's bytes are copied
+ * (bin is 4 KiB-aligned; the tail of the last page zero), so elf need not
+ * outlive the image.  Rejected, with a message on stderr and NULL + errno
+ * EINVAL: not a little-endian x86-64 ELF64 executable or shared object,
+ * headers or sections outside the file, no PT_LOAD, a PT_LOAD whose offset or
+ * address is not page-aligned, whose address is not its offset's distance
+ * from the first one's (the first at address 0), whose memory size exceeds
+ * its file size's pages, or which overlaps the one before.  NULL + ENOMEM
+ * when out of memory.  Free with test_encl_image_free.
+ */
+const struct test_encl_image *test_encl_image_from_elf(const void *elf, size_t size);
+void test_encl_image_free(const struct test_encl_image *img);
+
 /* ---- the loader ---- */
 
 #define ENCL_HEAP_SIZE_DEFAULT 4096
@@ -170,6 +188,11 @@ uint64_t encl_get_entry(struct encl *encl, const char *symbol);
  * emu_register_entry.  On failure the segments are printed and the enclave
  * deleted. */
 bool setup_test_encl(struct emu_proc *proc, size_t heap_size, struct encl *encl);
+/* The same with another image (test_encl_image_from_elf's): only syms with
+ * an fn are registered as model entries.  setup_test_encl is this with
+ * test_encl_image().  The image must outlive the enclave. */
+bool setup_test_encl_image(struct emu_proc *proc, const struct test_encl_image *img, size_t heap_size,
+			   struct encl *encl);
 
 /* The offsets main.c computes from the segment table. */
 uint64_t encl_get_tcs_offset(const struct encl *encl);

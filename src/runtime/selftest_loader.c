@@ -55,7 +55,9 @@ static size_t page_up(size_t n)
 	return (n + 4095) & ~(size_t)4095;
 }
 
-bool encl_load(struct emu_proc *proc, struct encl *encl, size_t heap_size)
+/* load.c's encl_load for img (the model's image or an ELF's). */
+static bool encl_load_image(struct emu_proc *proc, const struct test_encl_image *img, struct encl *encl,
+			    size_t heap_size)
 {
 	memset(encl, 0, sizeof(*encl));
 	encl->proc = proc;
@@ -67,7 +69,6 @@ bool encl_load(struct emu_proc *proc, struct encl *encl, size_t heap_size)
 	if (!probe_device(encl))
 		goto err;
 
-	const struct test_encl_image *img = test_encl_image();
 	encl->image = img;
 	encl->nr_segments = img->nr_phdrs + 1;   /* + heap */
 	encl->segment_tbl = calloc(encl->nr_segments, sizeof(*encl->segment_tbl));
@@ -123,6 +124,11 @@ bool encl_load(struct emu_proc *proc, struct encl *encl, size_t heap_size)
 err:
 	encl_delete(encl);
 	return false;
+}
+
+bool encl_load(struct emu_proc *proc, struct encl *encl, size_t heap_size)
+{
+	return encl_load_image(proc, test_encl_image(), encl, heap_size);
 }
 
 bool encl_measure(struct encl *encl)
@@ -262,9 +268,10 @@ static void dump_segments(const struct encl *encl)
 	}
 }
 
-bool setup_test_encl(struct emu_proc *proc, size_t heap_size, struct encl *encl)
+bool setup_test_encl_image(struct emu_proc *proc, const struct test_encl_image *img, size_t heap_size,
+			   struct encl *encl)
 {
-	if (!encl_load(proc, encl, heap_size))
+	if (!encl_load_image(proc, img, encl, heap_size))
 		return false;
 	if (!encl_measure(encl) || !encl_build(encl))
 		goto err;
@@ -291,4 +298,9 @@ err:
 	dump_segments(encl);
 	encl_delete(encl);
 	return false;
+}
+
+bool setup_test_encl(struct emu_proc *proc, size_t heap_size, struct encl *encl)
+{
+	return setup_test_encl_image(proc, test_encl_image(), heap_size, encl);
 }
