@@ -1,0 +1,322 @@
+/*
+ * The CPU's side of native execution, from signal handlers.
+ *
+ *   SIGILL at ENCLU (0f 01 d7)   the leaf on the thread's LP, registers from
+ *                                and back to the signal context (enclu_trap)
+ *   SIGSEGV on ELRANGE, in       the model decides: the access is allowed (map
+ *   enclave mode                 the page, retry) or it is a #PF and an AEX
+ *   any other fault or trap in   an AEX with that vector
+ *   enclave mode
+ *   the IPI signal in enclave    the interrupt's AEX
+ *   code
+ *   anything else                the program's handler (sigchain.c)
+ *
+ * After an AEX the kernel's share runs as Linux's does (src/exec/vdso.c
+ * has the model-mode twin): an interrupt returns to the AEP; a #PF without
+ * the SGX bit goes to the driver model's fault handler, and if that fixes it
+ * the thread returns to the AEP too, whose ERESUME retries the access.  What
+ * is not fixed is reported: at the AEP of this layer's vDSO through its
+ * exception fixup (RDI/RSI/RDX = vector, error code, address), elsewhere as
+ * the signal Linux would send, with the AEX's synthetic state.
+ */
+#define _GNU_SOURCE
+#include <asm/prctl.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "native.h"
+
+/* Per host thread: the enclave its LP is in, as this layer last saw it. */
+struct native_tls {
+	struct native_encl *encl;    /* NULL outside enclave mode */
+	uint64_t host_gsbase;        /* GS base of the thread outside the enclave */
+};
+static __thread struct native_tls tls;
+
+static const int gregs_of[16] = {
+	REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
+	REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
+};
+
+#define ARITH_FLAGS (HW_RFLAGS_CF | HW_RFLAGS_PF | HW_RFLAGS_AF | HW_RFLAGS_ZF | HW_RFLAGS_SF | HW_RFLAGS_OF)
+
+void native_regs_from_uc(struct hw_regs *r, const ucontext_t *uc)
+{
+	uint64_t *gpr = &r->rax;   /* rax .. r15 in hardware order */
+	for (int i = 0; i < 16; i++)
+		gpr[i] = (uint64_t)uc->uc_mcontext.gregs[gregs_of[i]];
+	r->rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+	r->rflags = (uint64_t)uc->uc_mcontext.gregs[REG_EFL];
+}
+
+/* The arithmetic flags come from the model; the system flags (TF, IF, ...)
+ * stay the host's. */
+void native_regs_to_uc(ucontext_t *uc, const struct hw_regs *r)
+{
+	const uint64_t *gpr = &r->rax;
+	for (int i = 0; i < 16; i++)
+		uc->uc_mcontext.gregs[gregs_of[i]] = (greg_t)gpr[i];
+	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)r->rip;
+	uint64_t efl = (uint64_t)uc->uc_mcontext.gregs[REG_EFL];
+	uc->uc_mcontext.gregs[REG_EFL] = (greg_t)((efl & ~ARITH_FLAGS) | (r->rflags & ARITH_FLAGS));
+}
+
+static uint64_t get_gsbase(void)
+{
+	unsigned long v = 0;
+	syscall(SYS_arch_prctl, ARCH_GET_GS, &v);
+	return v;
+}
+
+static void set_gsbase(uint64_t v)
+{
+	syscall(SYS_arch_prctl, ARCH_SET_GS, (unsigned long)v);
+}
+
+/*
+ * Bring the host in step with the LP's mode after a leaf, an access or an
+ * AEX.  Entering: the enclave's mappings may be made from now on, GS base is
+ * the enclave's (TCS.OGSBASGX; FS stays the host's, which glibc owns:
+ * docs/native.md).  Leaving: the last thread out takes the mappings away.
+ */
+static void sync_mode(struct emu_native *n, struct hw_lp *lp)
+{
+	bool inside = hw_lp_in_enclave(lp);
+	if (inside && !tls.encl) {
+		struct native_encl *e = native_encl_of(n, lp);
+		if (!e) {
+			fprintf(stderr, "sgx2emu: out of memory entering an enclave natively\n");
+			abort();
+		}
+		native_enter(n, e);
+		native_note_lp_thread(lp);
+		tls.encl = e;
+		tls.host_gsbase = get_gsbase();
+		set_gsbase(hw_lp_regs(lp)->gsbase);
+	} else if (!inside && tls.encl) {
+		native_leave(n, tls.encl);
+		tls.encl = NULL;
+		set_gsbase(tls.host_gsbase);
+	}
+}
+
+static int signal_of_vector(uint8_t vector)
+{
+	switch (vector) {
+	case SGX_VEC_DE: case SGX_VEC_MF: case SGX_VEC_XM: return SIGFPE;
+	case SGX_VEC_DB: case SGX_VEC_BP: return SIGTRAP;
+	case SGX_VEC_UD: return SIGILL;
+	case SGX_VEC_AC: return SIGBUS;
+	default: return SIGSEGV;
+	}
+}
+
+/*
+ * An exception the kernel does not fix: the vDSO's fixup if the AEP is its
+ * ENCLU (Linux's fixup_vdso_exception), else the signal Linux would send.
+ * uc already holds the registers to report with (the AEX's synthetic state,
+ * or the state at a faulting EENTER/ERESUME).
+ */
+static void report(struct emu_native *n, ucontext_t *uc, struct sgx_result r)
+{
+	NATIVE_COUNT(n, exceptions_reported);
+	greg_t *g = uc->uc_mcontext.gregs;
+	if ((uint64_t)g[REG_RIP] == n->vdso.enclu) {
+		g[REG_RIP] = (greg_t)n->vdso.fixup;
+		g[REG_RDI] = r.vector;
+		g[REG_RSI] = r.error_code;
+		g[REG_RDX] = (greg_t)r.address;
+		return;
+	}
+	int sig = signal_of_vector(r.vector);
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	si.si_signo = sig;
+	si.si_code = r.vector == SGX_VEC_PF ? (r.error_code & SGX_PFEC_P ? SEGV_ACCERR : SEGV_MAPERR) :
+		     sig == SIGSEGV ? SI_KERNEL : sig == SIGILL ? ILL_ILLOPN : sig == SIGFPE ? FPE_INTDIV :
+		     sig == SIGTRAP ? TRAP_BRKPT : BUS_ADRALN;
+	si.si_addr = (void *)(uintptr_t)(r.vector == SGX_VEC_PF ? r.address : 0);
+	g[REG_TRAPNO] = r.vector;
+	g[REG_ERR] = r.error_code;
+	g[REG_CR2] = (greg_t)r.address;
+	native_forward(n, sig, &si, uc);
+}
+
+/*
+ * After an AEX (LP registers = the synthetic state, RIP = AEP): the kernel's
+ * share.  driver: whether the driver's fault handler may see a #PF (not for
+ * an address the host kernel already refused outside ELRANGE).
+ */
+static void after_aex(struct emu_native *n, struct emu_thread *t, ucontext_t *uc, struct sgx_result r, bool driver)
+{
+	struct hw_lp *lp = emu_thread_lp(t);
+	NATIVE_COUNT(n, aex);
+	sync_mode(n, lp);
+	native_regs_to_uc(uc, hw_lp_regs(lp));
+	bool fixed = r.vector == SGX_VEC_NONE ||
+		     (driver && r.vector == SGX_VEC_PF &&
+		      drv_handle_fault(t->proc->mm, r.address, r.error_code) == DRV_FAULT_NOPAGE);
+	if (fixed) {
+		NATIVE_COUNT(n, aex_fixed);
+		return;   /* to the AEP, which ERESUMEs */
+	}
+	report(n, uc, r);
+}
+
+/* SIGILL at an ENCLU: the leaf, on this thread's LP. */
+static void enclu_trap(struct emu_native *n, siginfo_t *si, ucontext_t *uc)
+{
+	struct emu_thread *t = native_thread(n);
+	if (!t) {
+		fprintf(stderr, "sgx2emu: no logical processor free for this thread's ENCLU (%s); "
+			"raise hw_config.nr_lps (SGX2EMU_LPS)\n", strerror(errno));
+		native_forward(n, SIGILL, si, uc);
+		return;
+	}
+	struct hw_lp *lp = emu_thread_lp(t);
+	struct hw_regs *regs = hw_lp_regs(lp);
+	if (!tls.encl)
+		native_altstack_ensure(n);
+	native_regs_from_uc(regs, uc);
+	uint64_t enclu_ip = regs->rip;
+	uint32_t leaf = (uint32_t)regs->rax;
+	bool inside = hw_lp_in_enclave(lp);
+	/* Outside, RIP after the ENCLU is what EENTER hands the enclave in RCX.
+	 * Inside, RIP stays at the ENCLU during the leaf, so an AEX saves the
+	 * instruction to restart, and moves past it when the leaf completes. */
+	regs->rip = inside ? enclu_ip : enclu_ip + 3;
+	if (!inside) {
+		hw_lp_set_pagetable(lp, t->proc->mm->pt);
+		regs->gsbase = get_gsbase();
+	}
+	NATIVE_COUNT(n, enclu_traps);
+	if (leaf < SGX_ENCLU_LEAF_COUNT)
+		NATIVE_COUNT(n, enclu_by_leaf[leaf]);
+
+	struct sgx_result r = hw_enclu(lp, leaf, regs->rbx, regs->rcx, regs->rdx);
+	if (r.aex) {
+		after_aex(n, t, uc, r, true);
+		return;
+	}
+	if (r.vector != SGX_VEC_NONE) {
+		/* outside enclave mode: a fault of the ENCLU itself (EENTER's TCS
+		 * not mapped yet, a bad operand) */
+		if (r.vector == SGX_VEC_PF &&
+		    drv_handle_fault(t->proc->mm, r.address, r.error_code) == DRV_FAULT_NOPAGE)
+			return;   /* retried: RIP still at the ENCLU */
+		report(n, uc, r);
+		return;
+	}
+	if (inside && leaf != SGX_EEXIT)
+		regs->rip = enclu_ip + 3;
+	sync_mode(n, lp);
+	native_regs_to_uc(uc, regs);
+}
+
+static enum hw_access access_kind(uint64_t pfec)
+{
+	return pfec & SGX_PFEC_I ? HW_FETCH : pfec & SGX_PFEC_W ? HW_WRITE : HW_READ;
+}
+
+/*
+ * A fault or trap of enclave code.  A #PF in ELRANGE is the model's to
+ * decide: allowed (map and retry) or its own #PF (with the SGX bit when the
+ * EPCM refused).  Any other exception is an AEX with its vector; a #PF
+ * outside ELRANGE too, without asking the driver, since the host kernel
+ * already refused it.
+ */
+static void enclave_exception(struct emu_native *n, int sig, siginfo_t *si, ucontext_t *uc)
+{
+	struct emu_thread *t = emu_current_thread();
+	struct hw_lp *lp = emu_thread_lp(t);
+	struct native_encl *e = tls.encl;
+	uint8_t vector = (uint8_t)uc->uc_mcontext.gregs[REG_TRAPNO];
+	uint32_t pfec = (uint32_t)uc->uc_mcontext.gregs[REG_ERR];
+	uint64_t la = (uint64_t)(uintptr_t)si->si_addr;
+	native_regs_from_uc(hw_lp_regs(lp), uc);
+
+	if (sig == SIGSEGV && vector == SGX_VEC_PF && la >= e->base && la - e->base < e->size) {
+		NATIVE_COUNT(n, page_faults);
+		hw_lp_invlpg(lp, la);   /* no stale entries natively: ask the EPCM */
+		uint8_t *host;
+		struct sgx_result r = hw_lp_access(lp, la, access_kind(pfec), &host);
+		if (!r.aex && r.vector == SGX_VEC_NONE) {
+			native_map(n, lp, la);
+			return;   /* retry the access */
+		}
+		after_aex(n, t, uc, r, true);
+		return;
+	}
+	if (sig == SIGSEGV && vector == SGX_VEC_PF)
+		pfec |= SGX_PFEC_U;
+	else
+		la = 0;
+	if (sig == SIGTRAP && vector != SGX_VEC_DB && vector != SGX_VEC_BP)
+		vector = SGX_VEC_BP;
+	struct sgx_result r = hw_lp_exception(lp, vector, vector == SGX_VEC_PF ? pfec : 0, la);
+	after_aex(n, t, uc, r, false);
+}
+
+/* The IPI signal: an interrupt for an LP running enclave code is its AEX. */
+static void ipi_taken(struct emu_native *n, ucontext_t *uc)
+{
+	struct emu_thread *t = emu_current_thread();
+	if (!t || !tls.encl)
+		return;
+	struct hw_lp *lp = emu_thread_lp(t);
+	uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+	if (!hw_lp_interrupt_pending(lp) || rip - tls.encl->base >= tls.encl->size)
+		return;   /* taken already, or at the thread's next ENCLU or fault */
+	native_regs_from_uc(hw_lp_regs(lp), uc);
+	struct sgx_result r = hw_lp_interrupt(lp);
+	if (r.aex)
+		after_aex(n, t, uc, r, false);
+}
+
+static bool at_enclu(const ucontext_t *uc)
+{
+	const uint8_t *ip = (const uint8_t *)(uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+	return ip[0] == 0x0f && ip[1] == 0x01 && ip[2] == 0xd7;
+}
+
+/* A host access to a page of an ELRANGE outside enclave mode. */
+static void say_host_access(struct emu_native *n, siginfo_t *si)
+{
+	uint64_t la = (uint64_t)(uintptr_t)si->si_addr;
+	if (pthread_mutex_trylock(&n->lock))
+		return;   /* this thread may hold it: a bug of ours, say nothing more */
+	bool epc = native_encl_at(n, la) != NULL;
+	pthread_mutex_unlock(&n->lock);
+	if (epc)
+		fprintf(stderr, "sgx2emu: access to enclave memory at 0x%llx outside enclave mode: on SGX hardware "
+			"it reads all-ones and drops writes (abort page); native mode cannot, so it faults "
+			"(docs/native.md)\n", (unsigned long long)la);
+}
+
+void native_on_signal(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	struct emu_native *n = atomic_load(&native_self);
+	int saved_errno = errno;
+	if (!n) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+	} else if (sig == n->cfg.ipi_signal && si->si_code == SI_TKILL && si->si_pid == getpid()) {
+		ipi_taken(n, uc);
+	} else if (sig == SIGILL && at_enclu(uc)) {
+		enclu_trap(n, si, uc);
+	} else if (tls.encl && sig != n->cfg.ipi_signal &&
+		   (uint64_t)uc->uc_mcontext.gregs[REG_RIP] - tls.encl->base < tls.encl->size) {
+		enclave_exception(n, sig, si, uc);
+	} else {
+		if (sig == SIGSEGV)
+			say_host_access(n, si);
+		native_forward(n, sig, si, uc);
+	}
+	errno = saved_errno;
+}

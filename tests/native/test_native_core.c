@@ -1,0 +1,406 @@
+/*
+ * Native execution's core (src/native): a tiny enclave written here in
+ * machine code runs on the CPU; its ENCLUs, faults and the IPIs it receives
+ * go through the model.  Each test checks what the caller of
+ * __vdso_sgx_enter_enclave sees (exact run fields) and what the layer
+ * counted, which tells the path taken (a page mapped, an AEX fixed by the
+ * driver, an exception reported).
+ *
+ * The mini enclave (ELRANGE 64 KiB):
+ *   0x0000 TCS   OENTRY 0x1000, OSSA 0x3000, NSSA 2
+ *   0x1000 code  R+X   mini_encl below: RDI = op, RSI/RDX/R8 = operands
+ *   0x2000 data  RW    (SECINFO scratch at +0, a flag at +0x100)
+ *   0x3000 SSA   RW x2
+ *   0x8000..     holes, for EAUG
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <string.h>
+
+#include "common/emu_fixture.h"
+#include "sgx2emu/native.h"
+
+#define ENCL_SIZE 0x10000ull
+#define CODE 0x1000ull
+#define DATA 0x2000ull
+#define SSA 0x3000ull
+#define HOLE 0x8000ull
+
+enum mini_op { OP_EXIT, OP_STORE, OP_LOAD, OP_EACCEPT, OP_EMODPE, OP_UD2, OP_INT3, OP_SPIN };
+
+/* Ops: store RSI at [RDX]; load [RDX] into [R8]; EACCEPT/EMODPE [RDX] with
+ * SECINFO flags RSI, RAX into [R8]; ud2; int3; set [R8 + 8] and spin until
+ * [R8] != 0.  The
+ * return address (RCX at EENTER) is kept in R11; RSP and RBP are never
+ * touched, as the vDSO requires at EEXIT. */
+__asm__(".section .rodata\n"
+	".balign 4096\n"
+	".globl mini_encl_start\n"
+	"mini_encl_start:\n"
+	"	mov %rcx, %r11\n"
+	"	cmp $1, %rdi; je 1f\n"
+	"	cmp $2, %rdi; je 2f\n"
+	"	cmp $3, %rdi; je 3f\n"
+	"	cmp $4, %rdi; je 4f\n"
+	"	cmp $5, %rdi; je 5f\n"
+	"	cmp $6, %rdi; je 6f\n"
+	"	cmp $7, %rdi; je 7f\n"
+	"	jmp 9f\n"
+	"1:	mov %rsi, (%rdx)\n"
+	"	jmp 9f\n"
+	"2:	mov (%rdx), %rax\n"
+	"	mov %rax, (%r8)\n"
+	"	jmp 9f\n"
+	"3:	mov $5, %eax\n"
+	"	jmp 8f\n"
+	"4:	mov $6, %eax\n"
+	"8:	lea mini_encl_start+0x1000(%rip), %rbx\n"
+	"	mov %rsi, (%rbx)\n"
+	"	mov %rdx, %rcx\n"
+	"	.byte 0x0f, 0x01, 0xd7\n"
+	"	mov %rax, (%r8)\n"
+	"	jmp 9f\n"
+	"5:	ud2\n"
+	"6:	int3\n"
+	"	jmp 9f\n"
+	"7:	movq $1, 8(%r8)\n"
+	"71:	cmpq $0, (%r8)\n"
+	"	pause\n"
+	"	je 71b\n"
+	"9:	mov %r11, %rbx\n"
+	"	mov $4, %eax\n"
+	"	.byte 0x0f, 0x01, 0xd7\n"
+	".globl mini_encl_end\n"
+	"mini_encl_end:\n"
+	".previous\n");
+extern const uint8_t mini_encl_start[], mini_encl_end[];
+
+/* An AEX leaves R8-R15 zero (its synthetic state), and a reported exception
+ * comes back to the caller with them: like the selftests' call.S, this
+ * trampoline keeps the callee-saved registers a C caller relies on.
+ * safe_enter(fn, rdi, rsi, rdx, function, r8, run). */
+__asm__(".text\n"
+	".globl safe_enter\n"
+	"safe_enter:\n"
+	"	push %rbp\n"
+	"	mov %rsp, %rbp\n"
+	"	push %rbx\n"
+	"	push %r12\n"
+	"	push %r13\n"
+	"	push %r14\n"
+	"	push %r15\n"
+	"	mov %rdi, %rax\n"
+	"	pushq 16(%rbp)\n"
+	"	mov %rsi, %rdi\n"
+	"	mov %rdx, %rsi\n"
+	"	mov %rcx, %rdx\n"
+	"	mov %r8d, %ecx\n"
+	"	mov %r9, %r8\n"
+	"	xor %r9d, %r9d\n"
+	"	call *%rax\n"
+	"	lea -40(%rbp), %rsp\n"
+	"	pop %r15\n"
+	"	pop %r14\n"
+	"	pop %r13\n"
+	"	pop %r12\n"
+	"	pop %rbx\n"
+	"	pop %rbp\n"
+	"	ret\n");
+int safe_enter(vdso_sgx_enter_enclave_t fn, unsigned long rdi, unsigned long rsi, unsigned long rdx,
+	       unsigned int function, unsigned long r8, struct sgx_enclave_run *run);
+
+struct nt {
+	struct efx *f;
+	struct efx_encl e;
+	struct emu_thread *thread;
+	struct emu_native *n;
+	vdso_sgx_enter_enclave_t enter;
+	struct sgx_enclave_run run;
+	struct emu_native_stats base;   /* after the warm-up entry */
+};
+
+static int nt_setup(void **state)
+{
+	struct nt *t = calloc(1, sizeof(*t));
+	struct emu_config cfg;
+	emu_config_defaults(&cfg);
+	cfg.hw.epc_bytes = 1024 * 4096;
+	cfg.hw.nr_lps = 8;
+	t->f = efx_new(&cfg);
+	assert_int_equal(efx_encl_create(t->f, &t->e, ENCL_SIZE, SGX_ATTR_MODE64BIT | SGX_ATTR_DEBUG), 0);
+	static struct sgx_tcs tcs;
+	memset(&tcs, 0, sizeof(tcs));
+	tcs.oentry = CODE;
+	tcs.ossa = SSA;
+	tcs.nssa = 2;
+	static uint8_t code[4096] __attribute__((aligned(4096)));
+	memcpy(code, mini_encl_start, (size_t)(mini_encl_end - mini_encl_start));
+	assert_int_equal(efx_encl_add(t->f, &t->e, 0, 4096, SGX_SECINFO_PT(SGX_PT_TCS), &tcs, true), 0);
+	assert_int_equal(efx_encl_add(t->f, &t->e, CODE, 4096, SGX_SECINFO_PT(SGX_PT_REG) | SGX_SECINFO_R |
+				      SGX_SECINFO_X, code, true), 0);
+	assert_int_equal(efx_encl_add(t->f, &t->e, DATA, 3 * 4096, SGX_SECINFO_PT(SGX_PT_REG) | SGX_SECINFO_R |
+				      SGX_SECINFO_W, NULL, true), 0);
+	assert_int_equal(efx_encl_init(t->f, &t->e), 0);
+	assert_ptr_not_equal(efx_encl_map(t->f, &t->e, 0, 4096, PROT_READ | PROT_WRITE), MAP_FAILED);
+	assert_ptr_not_equal(efx_encl_map(t->f, &t->e, CODE, 4096, PROT_READ | PROT_EXEC), MAP_FAILED);
+	assert_ptr_not_equal(efx_encl_map(t->f, &t->e, DATA, 3 * 4096, PROT_READ | PROT_WRITE), MAP_FAILED);
+	t->thread = emu_thread_create(t->f->proc);
+	assert_non_null(t->thread);
+	emu_thread_bind(t->thread);
+	t->run.tcs = t->e.base;
+	*state = t;
+	return 0;
+}
+
+static int nt_teardown(void **state)
+{
+	struct nt *t = *state;
+	emu_native_destroy(t->n);
+	emu_thread_bind(NULL);
+	emu_thread_destroy(t->thread);
+	efx_encl_destroy(t->f, &t->e);
+	efx_free(t->f);
+	free(t);
+	return 0;
+}
+
+static int call(struct nt *t, enum mini_op op, uint64_t rsi, uint64_t rdx, void *r8)
+{
+	memset(&t->run, 0, sizeof(t->run));
+	t->run.tcs = t->e.base;
+	return safe_enter(t->enter, op, rsi, rdx, SGX_EENTER, (unsigned long)(uintptr_t)r8, &t->run);
+}
+
+/*
+ * cmocka puts its own fault handlers in place around every test and
+ * fixture, so native mode starts inside the test body.  Then one entry
+ * that only exits, so the TCS, SSA and code PTEs exist (as in Linux, each
+ * first touch is a fault the driver fixes: EENTER's #PF on the TCS and SSA
+ * retried, the code fetch an AEX) and the tests count only their own path.
+ */
+static void nt_start(struct nt *t)
+{
+	t->n = emu_native_create(t->f->proc, NULL);
+	assert_non_null(t->n);
+	t->enter = emu_native_vdso_enter(t->n);
+	assert_non_null(t->enter);
+	assert_int_equal(call(t, OP_EXIT, 0, 0, NULL), 0);
+	assert_int_equal(t->run.function, SGX_EEXIT);
+	emu_native_stats(t->n, &t->base);
+	assert_int_equal(t->base.enclu_by_leaf[SGX_EENTER], 3);   /* #PF on TCS, #PF on SSA, entered */
+	assert_int_equal(t->base.aex, 1);                         /* the code page's PTE */
+	assert_int_equal(t->base.aex_fixed, 1);
+}
+
+static void assert_eexit(struct nt *t)
+{
+	assert_int_equal(t->run.function, SGX_EEXIT);
+	assert_int_equal(t->run.exception_vector, 0);
+	assert_int_equal(t->run.exception_error_code, 0);
+	assert_int_equal(t->run.exception_addr, 0);
+}
+
+static void assert_exception(struct nt *t, unsigned vector, unsigned ec, uint64_t addr)
+{
+	assert_int_equal(t->run.function, SGX_ERESUME);
+	assert_int_equal(t->run.exception_vector, vector);
+	assert_int_equal(t->run.exception_error_code, ec);
+	assert_int_equal(t->run.exception_addr, addr);
+}
+
+/* Counters since the warm-up entry. */
+static struct emu_native_stats stats(struct nt *t)
+{
+	struct emu_native_stats s;
+	emu_native_stats(t->n, &s);
+	const uint64_t *b = (const uint64_t *)&t->base;
+	uint64_t *v = (uint64_t *)&s;
+	for (size_t i = 0; i < sizeof(s) / sizeof(uint64_t); i++)
+		v[i] -= b[i];
+	return s;
+}
+
+/* ---- host access probe: a SIGSEGV handler of "the program" ---- */
+static sigjmp_buf probe_env;
+static volatile sig_atomic_t probe_signo;
+
+static void probe_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)si, (void)uc;
+	probe_signo = sig;
+	siglongjmp(probe_env, 1);
+}
+
+/* Does a host read of addr fault?  Through the program's handler, which
+ * native mode must call for a fault it does not own. */
+static bool host_read_faults(struct nt *t, uint64_t addr)
+{
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = probe_handler;
+	sa.sa_flags = SA_SIGINFO;
+	assert_int_equal(emu_native_sigaction(t->n, SIGSEGV, &sa, &old), 0);
+	probe_signo = 0;
+	bool faulted;
+	if (sigsetjmp(probe_env, 1)) {
+		faulted = true;
+	} else {
+		(void)*(volatile uint64_t *)(uintptr_t)addr;
+		faulted = false;
+	}
+	assert_int_equal(emu_native_sigaction(t->n, SIGSEGV, &old, NULL), 0);
+	return faulted;
+}
+
+/* ---- tests ---- */
+
+static void store_load_round_trip(void **state)
+{
+	struct nt *t = *state;
+	nt_start(t);
+	uint64_t out = 0;
+	assert_int_equal(call(t, OP_STORE, 0x1122334455667788ull, t->e.base + DATA + 0x40, NULL), 0);
+	assert_eexit(t);
+	assert_int_equal(call(t, OP_LOAD, 0, t->e.base + DATA + 0x40, &out), 0);
+	assert_eexit(t);
+	assert_int_equal(out, 0x1122334455667788ull);
+	struct emu_native_stats s = stats(t);
+	/* STORE: code mapped, the data page's first touch an AEX (no PTE yet)
+	 * that takes the code mapping with it, ERESUME, code and data mapped.
+	 * LOAD: code and data mapped.  Every mapping goes at EEXIT. */
+	assert_int_equal(s.enclu_by_leaf[SGX_EENTER], 2);
+	assert_int_equal(s.enclu_by_leaf[SGX_ERESUME], 1);
+	assert_int_equal(s.enclu_by_leaf[SGX_EEXIT], 2);
+	assert_int_equal(s.aex, 1);
+	assert_int_equal(s.aex_fixed, 1);
+	assert_int_equal(s.pages_mapped, 5);
+	assert_int_equal(s.pages_revoked, 5);
+	/* outside enclave mode the host has no access to EPC */
+	assert_true(host_read_faults(t, t->e.base + DATA));
+	assert_int_equal(probe_signo, SIGSEGV);
+	assert_int_equal(stats(t).forwarded, 1);
+}
+
+static void eaccept_on_a_hole_eaugs(void **state)
+{
+	struct nt *t = *state;
+	nt_start(t);
+	assert_ptr_not_equal(efx_encl_map(t->f, &t->e, HOLE, 4096, PROT_READ | PROT_WRITE), MAP_FAILED);
+	uint64_t ret = 99;
+	uint64_t flags = SGX_SECINFO_PT(SGX_PT_REG) | SGX_SECINFO_R | SGX_SECINFO_W | SGX_SECINFO_PENDING;
+	assert_int_equal(call(t, OP_EACCEPT, flags, t->e.base + HOLE, &ret), 0);
+	assert_eexit(t);
+	assert_int_equal(ret, 0);
+	struct emu_native_stats s = stats(t);
+	/* Two AEXs, each retried through ERESUME: the store of the SECINFO
+	 * (the data page had no PTE yet), then EACCEPT on the hole, which the
+	 * driver EAUGed; EACCEPT ran twice */
+	assert_int_equal(s.aex, 2);
+	assert_int_equal(s.aex_fixed, 2);
+	assert_int_equal(s.enclu_by_leaf[SGX_ERESUME], 2);
+	assert_int_equal(s.enclu_by_leaf[SGX_EACCEPT], 2);
+	uint64_t out = 0;
+	assert_int_equal(call(t, OP_STORE, 42, t->e.base + HOLE + 8, NULL), 0);
+	assert_eexit(t);
+	assert_int_equal(call(t, OP_LOAD, 0, t->e.base + HOLE + 8, &out), 0);
+	assert_int_equal(out, 42);
+}
+
+static void write_to_pending_page_is_reported(void **state)
+{
+	struct nt *t = *state;
+	nt_start(t);
+	assert_ptr_not_equal(efx_encl_map(t->f, &t->e, HOLE, 4096, PROT_READ | PROT_WRITE), MAP_FAILED);
+	assert_int_equal(call(t, OP_STORE, 1, t->e.base + HOLE + 0x10, NULL), 0);
+	/* EAUGed by the first fault, still PENDING at the retry: EPCM #PF */
+	assert_exception(t, SGX_VEC_PF, SGX_PFEC_SGX | SGX_PFEC_U | SGX_PFEC_W | SGX_PFEC_P, t->e.base + HOLE);
+	struct emu_native_stats s = stats(t);
+	assert_int_equal(s.aex, 2);
+	assert_int_equal(s.aex_fixed, 1);
+	assert_int_equal(s.exceptions_reported, 1);
+}
+
+static void write_to_read_only_pte_is_reported(void **state)
+{
+	struct nt *t = *state;
+	nt_start(t);
+	assert_int_equal(emu_mprotect(t->f->proc, efx_ptr(t->e.base + DATA), 4096, PROT_READ), 0);
+	uint64_t out = 7;
+	assert_int_equal(call(t, OP_LOAD, 0, t->e.base + DATA, &out), 0);
+	assert_eexit(t);
+	assert_int_equal(out, 0);
+	assert_int_equal(call(t, OP_STORE, 1, t->e.base + DATA + 8, NULL), 0);
+	assert_exception(t, SGX_VEC_PF, SGX_PFEC_U | SGX_PFEC_W | SGX_PFEC_P, t->e.base + DATA);
+}
+
+static void ud2_and_int3_are_reported(void **state)
+{
+	struct nt *t = *state;
+	nt_start(t);
+	assert_int_equal(call(t, OP_UD2, 0, 0, NULL), 0);
+	assert_exception(t, SGX_VEC_UD, 0, 0);
+	assert_int_equal(call(t, OP_INT3, 0, 0, NULL), 0);
+	assert_exception(t, SGX_VEC_BP, 0, 0);
+	/* the AEXs used both SSA frames (CSSA = NSSA): EENTER itself is #GP,
+	 * reported with the leaf that faulted */
+	assert_int_equal(call(t, OP_EXIT, 0, 0, NULL), 0);
+	assert_int_equal(t->run.function, SGX_EENTER);
+	assert_int_equal(t->run.exception_vector, SGX_VEC_GP);
+	assert_int_equal(t->run.exception_error_code, 0);
+	assert_int_equal(t->run.exception_addr, 0);
+}
+
+struct spinner {
+	struct nt *t;
+	volatile uint64_t flag, running;   /* adjacent: the enclave gets &flag */
+	int ret;
+	struct sgx_enclave_run run;
+};
+
+static void *spin_thread(void *p)
+{
+	struct spinner *s = p;
+	s->run.tcs = s->t->e.base;
+	s->ret = safe_enter(s->t->enter, OP_SPIN, 0, 0, SGX_EENTER, (unsigned long)(uintptr_t)&s->flag, &s->run);
+	return NULL;
+}
+
+/* An ETRACK shootdown while another thread runs enclave code: the IPI
+ * reaches it as a signal, its AEX lets the ioctl finish, ERESUME goes on. */
+static void ipi_interrupts_enclave_code(void **state)
+{
+	struct nt *t = *state;
+	nt_start(t);
+	struct spinner s = { .t = t };
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, spin_thread, &s), 0);
+	while (!s.running)
+		sched_yield();
+	struct sgx_enclave_restrict_permissions rp = { .offset = DATA, .length = 4096, .permissions = SGX_SECINFO_R };
+	assert_int_equal(emu_ioctl(t->f->proc, t->e.fd, SGX_IOC_ENCLAVE_RESTRICT_PERMISSIONS, &rp), 0);
+	assert_int_equal(rp.result, 0);
+	assert_int_equal(rp.count, 4096);
+	struct emu_native_stats st = stats(t);
+	assert_true(st.ipi_signals >= 1);
+	assert_true(st.aex >= 1);
+	assert_int_equal(st.aex, st.aex_fixed);
+	s.flag = 1;
+	pthread_join(th, NULL);
+	assert_int_equal(s.ret, 0);
+	assert_int_equal(s.run.function, SGX_EEXIT);
+	assert_int_equal(s.run.exception_vector, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(store_load_round_trip, nt_setup, nt_teardown),
+		cmocka_unit_test_setup_teardown(eaccept_on_a_hole_eaugs, nt_setup, nt_teardown),
+		cmocka_unit_test_setup_teardown(write_to_pending_page_is_reported, nt_setup, nt_teardown),
+		cmocka_unit_test_setup_teardown(write_to_read_only_pte_is_reported, nt_setup, nt_teardown),
+		cmocka_unit_test_setup_teardown(ud2_and_int3_are_reported, nt_setup, nt_teardown),
+		cmocka_unit_test_setup_teardown(ipi_interrupts_enclave_code, nt_setup, nt_teardown),
+	};
+	return cmocka_run_group_tests_name("native core", tests, NULL, NULL);
+}
