@@ -1,0 +1,295 @@
+/*
+ * The SGX device files: open/openat (and their 64-bit and fortify variants)
+ * of /dev/sgx_enclave or /dev/sgx_provision (or the /dev/sgx/enclave and
+ * /dev/sgx/provision links udev makes) open the file in the model
+ * (emu_open) and give the program a real fd that stands for it: a memfd
+ * named like the device, so the fd number is the program's own, select/poll
+ * and fcntl work on it, and no other open can get the same number while it
+ * is in use.  ioctl and close on such an fd go to the model (same return
+ * values and errno as Linux's); mmap goes there too (memory.c).
+ *
+ * Only absolute paths are recognised (openat's dirfd is then ignored, as the
+ * kernel does).  The table maps host fd → model fd and records the memfd's
+ * inode: a program that closes the fd behind our back (fclose of an fdopen'd
+ * stream, close_range, a raw system call) leaves a stale entry, which the
+ * next lookup of that fd number recognises by its different inode and drops
+ * (closing the model's file, as the lost close would have).  dup, dup2,
+ * dup3 and fcntl(F_DUPFD) are not interposed: the copy is a plain memfd, on
+ * which SGX ioctls fail with ENOTTY (docs/preload.md).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "preload.h"
+
+struct sgx_file {
+	int fd;           /* the program's */
+	int emu_fd;       /* the model's */
+	dev_t dev;        /* the memfd's identity */
+	ino_t ino;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sgx_file *files;
+static _Atomic size_t nr_files;     /* read without the lock to skip it when 0 */
+static size_t cap_files;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* A fork must not copy the lock held (a child's close would then hang). */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+static void fork_done(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+static void register_atfork(void)
+{
+	pthread_atfork(fork_prepare, fork_done, fork_done);
+}
+
+/* The model path for path, or NULL if it is not an SGX device path. */
+static const char *device_of(const char *path)
+{
+	if (!path)
+		return NULL;
+	if (!strcmp(path, "/dev/sgx_enclave") || !strcmp(path, "/dev/sgx/enclave"))
+		return "/dev/sgx_enclave";
+	if (!strcmp(path, "/dev/sgx_provision") || !strcmp(path, "/dev/sgx/provision"))
+		return "/dev/sgx_provision";
+	return NULL;
+}
+
+/* Index of fd in files (lock held), or -1. */
+static long find(int fd)
+{
+	for (size_t i = 0; i < nr_files; i++)
+		if (files[i].fd == fd)
+			return (long)i;
+	return -1;
+}
+
+static void drop(size_t i)
+{
+	files[i] = files[--nr_files];
+}
+
+/*
+ * Opens device in the model and a memfd for the program.  Returns the
+ * program's fd, or -1 with errno as Linux's open would set it (the model's
+ * errno; EMFILE/ENFILE/ENOMEM from memfd_create).
+ */
+static int sgx_open(const char *path, const char *device, int flags)
+{
+	if (preload.forked)
+		return preload_forked_fail(ENODEV);
+	preload_init();
+	pthread_once(&atfork_once, register_atfork);
+	int efd = emu_open(preload.proc, device, flags);
+	if (efd < 0) {
+		preload_log("open(\"%s\", %#x) = -1 %s", path, (unsigned)flags, preload_errname(errno));
+		return -1;
+	}
+	int fd = memfd_create(strrchr(device, '/') + 1, (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st)) {
+		int err = errno;
+		if (fd >= 0)
+			REAL(close)(fd);
+		emu_close(preload.proc, efd);
+		errno = err;
+		return -1;
+	}
+	pthread_mutex_lock(&lock);
+	long stale = find(fd);
+	if (stale >= 0)
+		drop((size_t)stale);   /* closed behind our back; its model file is closed below */
+	if (nr_files == cap_files) {
+		size_t cap = cap_files ? 2 * cap_files : 8;
+		struct sgx_file *f = realloc(files, cap * sizeof(*f));
+		if (!f) {
+			pthread_mutex_unlock(&lock);
+			REAL(close)(fd);
+			emu_close(preload.proc, efd);
+			errno = ENOMEM;
+			return -1;
+		}
+		files = f;
+		cap_files = cap;
+	}
+	files[nr_files++] = (struct sgx_file){ .fd = fd, .emu_fd = efd, .dev = st.st_dev, .ino = st.st_ino };
+	pthread_mutex_unlock(&lock);
+	preload_log("open(\"%s\", %#x) = %d (model fd %d)", path, (unsigned)flags, fd, efd);
+	return fd;
+}
+
+int preload_fd_lookup(int fd)
+{
+	if (fd < 0)
+		return -1;
+	pthread_mutex_lock(&lock);
+	long i = find(fd);
+	int efd = -1;
+	if (i >= 0) {
+		struct stat st;
+		if (fstat(fd, &st) == 0 && st.st_dev == files[i].dev && st.st_ino == files[i].ino) {
+			efd = files[i].emu_fd;
+		} else {
+			int stale = files[i].emu_fd;
+			drop((size_t)i);
+			if (!preload.forked)
+				emu_close(preload.proc, stale);
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return efd;
+}
+
+/* open's mode argument exists only with O_CREAT or O_TMPFILE. */
+#define MODE_ARG(flags, mode)                                                           \
+	do {                                                                            \
+		va_list ap_;                                                            \
+		va_start(ap_, flags);                                                   \
+		mode = ((flags) & O_CREAT) || ((flags) & O_TMPFILE) == O_TMPFILE ? va_arg(ap_, mode_t) : 0; \
+		va_end(ap_);                                                            \
+	} while (0)
+
+int open(const char *path, int flags, ...)
+{
+	mode_t mode;
+	MODE_ARG(flags, mode);
+	const char *dev = device_of(path);
+	return dev ? sgx_open(path, dev, flags) : REAL(open)(path, flags, mode);
+}
+
+int open64(const char *path, int flags, ...)
+{
+	mode_t mode;
+	MODE_ARG(flags, mode);
+	const char *dev = device_of(path);
+	return dev ? sgx_open(path, dev, flags) : REAL(open64)(path, flags, mode);
+}
+
+int openat(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode;
+	MODE_ARG(flags, mode);
+	const char *dev = device_of(path);
+	return dev ? sgx_open(path, dev, flags) : REAL(openat)(dirfd, path, flags, mode);
+}
+
+int openat64(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode;
+	MODE_ARG(flags, mode);
+	const char *dev = device_of(path);
+	return dev ? sgx_open(path, dev, flags) : REAL(openat64)(dirfd, path, flags, mode);
+}
+
+/* The fortify variants (-D_FORTIFY_SOURCE): open without O_CREAT. */
+int __open_2(const char *path, int flags)
+{
+	const char *dev = device_of(path);
+	return dev ? sgx_open(path, dev, flags) : REAL(open_2)(path, flags);
+}
+
+int __open64_2(const char *path, int flags)
+{
+	const char *dev = device_of(path);
+	return dev ? sgx_open(path, dev, flags) : REAL(open64_2)(path, flags);
+}
+
+int __openat_2(int dirfd, const char *path, int flags)
+{
+	const char *dev = device_of(path);
+	return dev ? sgx_open(path, dev, flags) : REAL(openat_2)(dirfd, path, flags);
+}
+
+int __openat64_2(int dirfd, const char *path, int flags)
+{
+	const char *dev = device_of(path);
+	return dev ? sgx_open(path, dev, flags) : REAL(openat64_2)(dirfd, path, flags);
+}
+
+/*
+ * close: an SGX fd closes the model's file too (the enclave lives on while
+ * mapped, as in Linux), then the memfd; the result is the host close's.
+ */
+int close(int fd)
+{
+	int efd = -1;
+	if (nr_files) {   /* unlocked peek: the common case takes no lock */
+		pthread_mutex_lock(&lock);
+		long i = find(fd);
+		if (i >= 0) {
+			efd = files[i].emu_fd;
+			drop((size_t)i);
+		}
+		pthread_mutex_unlock(&lock);
+	}
+	if (efd >= 0 && !preload.forked) {
+		int r = emu_close(preload.proc, efd);
+		preload_log("close(%d) = %d (model fd %d)", fd, r, efd);
+	}
+	return REAL(close)(fd);
+}
+
+static const char *ioctl_name(unsigned long cmd)
+{
+	switch (cmd) {
+	case SGX_IOC_ENCLAVE_CREATE: return "SGX_IOC_ENCLAVE_CREATE";
+	case SGX_IOC_ENCLAVE_ADD_PAGES: return "SGX_IOC_ENCLAVE_ADD_PAGES";
+	case SGX_IOC_ENCLAVE_INIT: return "SGX_IOC_ENCLAVE_INIT";
+	case SGX_IOC_ENCLAVE_PROVISION: return "SGX_IOC_ENCLAVE_PROVISION";
+	case SGX_IOC_ENCLAVE_RESTRICT_PERMISSIONS: return "SGX_IOC_ENCLAVE_RESTRICT_PERMISSIONS";
+	case SGX_IOC_ENCLAVE_MODIFY_TYPES: return "SGX_IOC_ENCLAVE_MODIFY_TYPES";
+	case SGX_IOC_ENCLAVE_REMOVE_PAGES: return "SGX_IOC_ENCLAVE_REMOVE_PAGES";
+	default: return "?";
+	}
+}
+
+/*
+ * ioctl on an SGX fd: emu_ioctl.  SGX_IOC_ENCLAVE_PROVISION carries an fd,
+ * which is translated to the model's (a host fd that is not an SGX file
+ * becomes one the model rejects with EINVAL, as Linux rejects it).
+ */
+int ioctl(int fd, unsigned long cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	int efd = nr_files ? preload_fd_lookup(fd) : -1;
+	if (efd < 0)
+		return REAL(ioctl)(fd, cmd, arg);
+	if (preload.forked)
+		return preload_forked_fail(EBADF);
+	struct sgx_enclave_provision prov;
+	struct iovec mine = { &prov, sizeof(prov) }, theirs = { arg, sizeof(prov) };
+	/* an unreadable argument is left to the model, which says EFAULT */
+	if (cmd == SGX_IOC_ENCLAVE_PROVISION &&
+	    process_vm_readv(getpid(), &mine, 1, &theirs, 1, 0) == (ssize_t)sizeof(prov)) {
+		int pfd = prov.fd <= 0x7fffffff ? preload_fd_lookup((int)prov.fd) : -1;
+		prov.fd = pfd >= 0 ? (uint64_t)pfd : UINT64_MAX;
+		arg = &prov;
+	}
+	int r = emu_ioctl(preload.proc, efd, cmd, arg);
+	if (r < 0)
+		preload_log("ioctl(%d, %s) = -1 %s", fd, ioctl_name(cmd), preload_errname(errno));
+	else
+		preload_log("ioctl(%d, %s) = %d", fd, ioctl_name(cmd), r);
+	return r;
+}
