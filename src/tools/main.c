@@ -25,6 +25,9 @@ static void usage(FILE *out)
 		     "                     (the default when no command is given)\n"
 		     "  inspect [FILE] [--step N] [--range ...]\n"
 		     "                     VMA, PTE and EPCM of enclave pages after step N of a scenario or workload\n"
+		     "  exec [--epc BYTES] [--policy P] [--lps N] [--sgx1] [--verbose] [--] PROGRAM [ARGS]\n"
+		     "                     run an unmodified SGX program against the emulator\n"
+		     "                     (libsgx2emu-preload.so, docs/preload.md)\n"
 		     "  help               this text\n");
 }
 
@@ -43,6 +46,8 @@ int main(int argc, char **argv)
 		return cmd_compare(argc - 2, argv + 2);
 	if (!strcmp(cmd, "inspect"))
 		return cmd_inspect(argc - 2, argv + 2);
+	if (!strcmp(cmd, "exec"))
+		return cmd_exec(argc - 2, argv + 2);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;
