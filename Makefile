@@ -149,6 +149,7 @@ install: all
 	install -m 644 $(STATIC_LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(SHARED_LIB) $(DESTDIR)$(PREFIX)/lib/libsgx2emu.so.0
 	ln -sf libsgx2emu.so.0 $(DESTDIR)$(PREFIX)/lib/libsgx2emu.so
+	$(if $(filter thread,$(SAN)),,install -m 755 $(PRELOAD_LIB) $(DESTDIR)$(PREFIX)/lib/)
 	install -m 644 include/sgx2emu/*.h $(DESTDIR)$(PREFIX)/include/sgx2emu/
 	install -m 755 $(CMD) $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' sgx2emu.pc.in \
