@@ -34,7 +34,9 @@
 /* Per host thread: the enclave its LP is in, as this layer last saw it. */
 struct native_tls {
 	struct native_encl *encl;    /* NULL outside enclave mode */
-	uint64_t host_gsbase;        /* GS base of the thread outside the enclave */
+	bool have_gsbase;
+	uint64_t host_gsbase;        /* GS base of the thread outside the enclave (read once:
+				      * nothing in the host changes it, glibc uses FS) */
 };
 static __thread struct native_tls tls;
 
@@ -66,16 +68,23 @@ void native_regs_to_uc(ucontext_t *uc, const struct hw_regs *r)
 	uc->uc_mcontext.gregs[REG_EFL] = (greg_t)((efl & ~ARITH_FLAGS) | (r->rflags & ARITH_FLAGS));
 }
 
-static uint64_t get_gsbase(void)
+static uint64_t host_gsbase(void)
 {
-	unsigned long v = 0;
-	syscall(SYS_arch_prctl, ARCH_GET_GS, &v);
-	return v;
+	if (!tls.have_gsbase) {
+		unsigned long v = 0;
+		syscall(SYS_arch_prctl, ARCH_GET_GS, &v);
+		tls.host_gsbase = v;
+		tls.have_gsbase = true;
+	}
+	return tls.host_gsbase;
 }
 
+/* No FSGSBASE instructions assumed (this machine has none): a system call,
+ * so only when the value changes. */
 static void set_gsbase(uint64_t v)
 {
-	syscall(SYS_arch_prctl, ARCH_SET_GS, (unsigned long)v);
+	if (v != host_gsbase() || tls.encl)
+		syscall(SYS_arch_prctl, ARCH_SET_GS, (unsigned long)v);
 }
 
 /*
@@ -95,13 +104,12 @@ static void sync_mode(struct emu_native *n, struct hw_lp *lp)
 		}
 		native_enter(n, e);
 		native_note_lp_thread(lp);
-		tls.encl = e;
-		tls.host_gsbase = get_gsbase();
 		set_gsbase(hw_lp_regs(lp)->gsbase);
+		tls.encl = e;
 	} else if (!inside && tls.encl) {
 		native_leave(n, tls.encl);
+		set_gsbase(host_gsbase());
 		tls.encl = NULL;
-		set_gsbase(tls.host_gsbase);
 	}
 }
 
@@ -192,7 +200,7 @@ static void enclu_trap(struct emu_native *n, siginfo_t *si, ucontext_t *uc)
 	regs->rip = inside ? enclu_ip : enclu_ip + 3;
 	if (!inside) {
 		hw_lp_set_pagetable(lp, t->proc->mm->pt);
-		regs->gsbase = get_gsbase();
+		regs->gsbase = host_gsbase();
 	}
 	NATIVE_COUNT(n, enclu_traps);
 	if (leaf < SGX_ENCLU_LEAF_COUNT)

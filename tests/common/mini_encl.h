@@ -6,7 +6,8 @@
  * Layout (enclave offsets):
  *   0x0000          TCS   OENTRY = MINI_CODE, OSSA = MINI_SSA, NSSA = 2
  *   MINI_CODE       R+X   the code below
- *   MINI_DATA       RW    MINI_DATA_PAGES pages (SECINFO scratch at +0)
+ *   MINI_DATA       RW    MINI_DATA_PAGES pages (the SECINFO of EACCEPT/EMODPE is
+ *                         written at +0, all 64 bytes, before each use)
  *   MINI_SSA        RW    two SSA frames
  *   MINI_HOLE ..    holes up to the enclave size, for EAUG
  *
