@@ -27,6 +27,13 @@
  * The SGX1 run adds two tests that upstream does not have: the augment flows
  * without their CPUID gate, to pin what an SGX1 machine shows instead (a
  * plain #PF 0x6 on the write, #GP on EACCEPT).
+ *
+ * Native run.  test_selftests_native.c includes this file with
+ * SELFTESTS_NATIVE = 1: the same tests with the same expectations, but the
+ * enclave is the freestanding test_encl.elf (tests/native/encl) run on the
+ * CPU (sgx2emu/native.h), entered through the native vDSO found by its
+ * symbol, as upstream finds it in the real vDSO.  See load_test_encl for
+ * where native execution is set up and why there.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +48,17 @@
 
 #ifndef SELFTESTS_SGX1
 #define SELFTESTS_SGX1 0
+#endif
+#ifndef SELFTESTS_NATIVE
+#define SELFTESTS_NATIVE 0
+#endif
+
+#if SELFTESTS_NATIVE
+#include "native/encl_blob.h"
+#include "sgx2emu/native.h"
+
+/* test_encl.elf as the loader's image (made once, in main). */
+static const struct test_encl_image *native_image;
 #endif
 
 #define OVERSUB_EPC_BYTES (256 * 4096ull)
@@ -67,6 +85,9 @@ struct self {
 	struct encl encl;
 	struct sgx_enclave_run run;
 	void (*body)(void **state);    /* the test, for must_skip */
+#if SELFTESTS_NATIVE
+	struct emu_native *native;
+#endif
 };
 
 /* ---- the vDSO and call.S ---- */
@@ -83,6 +104,53 @@ static __attribute__((noinline)) int sgx_enter_enclave(void *rdi, void *rsi, lon
 	return vdso_sgx_enter_enclave((unsigned long)rdi, (unsigned long)rsi, (unsigned long)rdx, function,
 				      (unsigned long)r8, (unsigned long)r9, run);
 }
+
+#if SELFTESTS_NATIVE
+/* __vdso_sgx_enter_enclave of the native vDSO image. */
+static vdso_sgx_enter_enclave_t native_vdso;
+
+/*
+ * The native vDSO keeps Linux's contract: RBX and RBP are preserved for the
+ * caller, nothing else of the ABI is.  R12-R15 come back as the enclave left
+ * them at EEXIT, and zero after an AEX that is reported (the synthetic state,
+ * isa.md §3.3).  Upstream's test_sgx can call it directly from C because it
+ * is built at -O0, so no value lives in R12-R15 across a call, and call.S
+ * saves them on the wrapper path.  This harness is built optimised, so in
+ * the native run vdso_sgx_enter_enclave is this function: the real vDSO,
+ * called with the compiler told what it clobbers (R12-R15, the vector
+ * registers; RBX is the asm's own scratch).  RSP is kept in RBX, which the
+ * vDSO preserves; the red zone is skipped and RSP 16-byte aligned at the call,
+ * with run as the 7th argument on the stack.  The model run needs none of
+ * this: emu_vdso_sgx_enter_enclave is a C function.
+ */
+static __attribute__((noinline)) int native_vdso_call(unsigned long rdi, unsigned long rsi, unsigned long rdx,
+						      unsigned int function, unsigned long r8, unsigned long r9,
+						      struct sgx_enclave_run *run)
+{
+	register unsigned long a_rdi __asm__("rdi") = rdi;
+	register unsigned long a_rsi __asm__("rsi") = rsi;
+	register unsigned long a_rdx __asm__("rdx") = rdx;
+	register unsigned long a_rcx __asm__("rcx") = function;
+	register unsigned long a_r8 __asm__("r8") = r8;
+	register unsigned long a_r9 __asm__("r9") = r9;
+	register struct sgx_enclave_run *a_run __asm__("r10") = run;
+	register vdso_sgx_enter_enclave_t a_fn __asm__("r11") = native_vdso;
+	unsigned long ret;
+	__asm__ volatile("mov %%rsp, %%rbx\n\t"
+			 "sub $128, %%rsp\n\t"
+			 "and $-16, %%rsp\n\t"
+			 "sub $8, %%rsp\n\t"
+			 "push %%r10\n\t"
+			 "call *%%r11\n\t"
+			 "mov %%rbx, %%rsp"
+			 : "=a"(ret), "+r"(a_rdi), "+r"(a_rsi), "+r"(a_rdx), "+r"(a_rcx), "+r"(a_r8), "+r"(a_r9),
+			   "+r"(a_run), "+r"(a_fn)
+			 :
+			 : "rbx", "r12", "r13", "r14", "r15", "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4",
+			   "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+	return (int)ret;
+}
+#endif
 
 #define ENCL_CALL(op, run, clobbered) \
 	((clobbered) ? vdso_sgx_enter_enclave((unsigned long)(op), 0, 0, EENTER, 0, 0, (run)) \
@@ -201,10 +269,43 @@ static int test_handler(long rdi, long rsi, long rdx, long ursp, long r8, long r
 		SGX2_PROBE(self, SGX_IOC_ENCLAVE_MODIFY_TYPES, probe_ioc, "SGX_IOC_ENCLAVE_MODIFY_TYPES", false); \
 	} while (0)
 
+/*
+ * setup_test_encl for the run: the model's image, or in the native run
+ * test_encl.elf, with native execution set up first and the vDSO looked up
+ * in its image.
+ *
+ * Why here, in the test body, and not in the machine's setup fixture:
+ * cmocka 1.1 installs its own handlers of SIGFPE, SIGILL, SIGSEGV, SIGBUS
+ * and SIGSYS (signal()) around each test and each fixture and puts back what
+ * was there before when that function returns.  Handlers installed by
+ * emu_native_create in a fixture would be undone when the fixture returns
+ * and then covered by cmocka's during the test.  Installed in the test body,
+ * they stay for the test and take cmocka's handlers as the program's (so a
+ * crash of host code still fails the test through cmocka); cmocka undoes
+ * them when the test returns, and teardown's emu_native_destroy puts back
+ * the ones it found.  Every test calls this before its first ENCL_CALL.
+ */
+static bool load_test_encl(struct self *self, size_t heap_size)
+{
+#if SELFTESTS_NATIVE
+	assert_null(self->native);
+	self->native = emu_native_create(self->proc, NULL);
+	if (!self->native)
+		fail_msg("emu_native_create: %s", strerror(errno));
+	native_vdso = (vdso_sgx_enter_enclave_t)emu_elf_lookup(emu_native_vdso_image(self->native),
+							       "__vdso_sgx_enter_enclave");
+	assert_non_null(native_vdso);
+	vdso_sgx_enter_enclave = native_vdso_call;
+	return setup_test_encl_image(self->proc, native_image, heap_size, &self->encl);
+#else
+	return setup_test_encl(self->proc, heap_size, &self->encl);
+#endif
+}
+
 /* The common prologue: setup_test_encl, zero run, TCS #1. */
 static void setup_default(struct self *self, size_t heap_size)
 {
-	assert_true(setup_test_encl(self->proc, heap_size, &self->encl));
+	assert_true(load_test_encl(self, heap_size));
 	memset(&self->run, 0, sizeof(self->run));
 	self->run.tcs = self->encl.encl_base;
 }
@@ -322,7 +423,7 @@ static void unclobbered_vdso_oversubscribed_remove(void **state)
 	unsigned long total_mem = get_total_epc_mem(self);
 	assert_int_not_equal(total_mem, 0);
 	print_message("Creating an enclave with %lu bytes heap may take a while ...\n", total_mem);
-	assert_true(setup_test_encl(self->proc, total_mem, &self->encl));
+	assert_true(load_test_encl(self, total_mem));
 	PROBE_MODT(self);
 
 	memset(&self->run, 0, sizeof(self->run));
@@ -684,7 +785,7 @@ static void remove_added_page_invalid_access_after_eaccept(void **state)
 static void remove_untouched_page(void **state)
 {
 	struct self *self = *state;
-	assert_true(setup_test_encl(self->proc, ENCL_HEAP_SIZE_DEFAULT, &self->encl));
+	assert_true(load_test_encl(self, ENCL_HEAP_SIZE_DEFAULT));
 	PROBE_MODT(self);
 	memset(&self->run, 0, sizeof(self->run));
 	self->run.tcs = self->encl.encl_base;
@@ -773,11 +874,16 @@ static int setup_small_epc(void **state)
 	return machine_setup(state, true);
 }
 
-/* FIXTURE_TEARDOWN: encl_delete; then the machine goes. */
+/* FIXTURE_TEARDOWN: encl_delete; then the machine goes (native execution
+ * before the process it stands for). */
 static int teardown(void **state)
 {
 	struct self *self = *state;
 	encl_delete(&self->encl);
+#if SELFTESTS_NATIVE
+	emu_native_destroy(self->native);
+	native_vdso = NULL;   /* it was in the image that went */
+#endif
 	emu_thread_bind(NULL);
 	emu_thread_destroy(self->thread);
 	emu_proc_exit(self->proc);
@@ -806,6 +912,11 @@ static __attribute__((unused)) void must_skip(void **state)
 
 int main(void)
 {
+#if SELFTESTS_NATIVE
+	native_image = test_encl_image_from_elf(test_encl_elf_start, test_encl_elf_size());
+	if (!native_image)
+		return 1;
+#endif
 	const struct CMUnitTest tests[] = {
 		T(unclobbered_vdso),
 		T_SMALL(unclobbered_vdso_oversubscribed),
@@ -828,6 +939,12 @@ int main(void)
 		T(sgx1_eaccept_is_gp),
 #endif
 	};
+#if SELFTESTS_NATIVE
+	int failed = cmocka_run_group_tests_name("selftests, native", tests, NULL, NULL);
+	test_encl_image_free(native_image);
+	return failed;
+#else
 	return cmocka_run_group_tests_name(SELFTESTS_SGX1 ? "selftests on an SGX1 machine" : "selftests",
 					   tests, NULL, NULL);
+#endif
 }
