@@ -53,7 +53,7 @@ struct emu_native;
 struct emu_native_config {
 	int ipi_signal;        /* the OS's IPI as a signal (default SIGRTMAX - 2) */
 	size_t altstack_size;  /* per-thread signal stack, so no signal frame ever lands on an
-				* enclave stack (default 64 KiB; a thread's own sigaltstack of at
+				* enclave stack (default 256 KiB; a thread's own sigaltstack of at
 				* least this size is kept) */
 };
 void emu_native_config_defaults(struct emu_native_config *cfg);

@@ -28,7 +28,7 @@ void emu_native_config_defaults(struct emu_native_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->ipi_signal = SIGRTMAX - 2;
-	cfg->altstack_size = 64 * 1024;
+	cfg->altstack_size = 256 * 1024;
 }
 
 static void on_pte_change(void *ctx, uint64_t la)

@@ -188,8 +188,16 @@ static void enclu_trap(struct emu_native *n, siginfo_t *si, ucontext_t *uc)
 	}
 	struct hw_lp *lp = emu_thread_lp(t);
 	struct hw_regs *regs = hw_lp_regs(lp);
-	if (!tls.encl)
+	if (!tls.encl) {
+		/* sigreturn restores the signal stack saved at delivery: the one
+		 * set now must be in the context, or it is undone on return */
 		native_altstack_ensure(n);
+		stack_t cur;
+		if (!sigaltstack(NULL, &cur)) {
+			cur.ss_flags &= ~SS_ONSTACK;
+			uc->uc_stack = cur;
+		}
+	}
 	native_regs_from_uc(regs, uc);
 	uint64_t enclu_ip = regs->rip;
 	uint32_t leaf = (uint32_t)regs->rax;
