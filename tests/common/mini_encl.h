@@ -40,7 +40,10 @@ enum mini_op {
 	MINI_COMPUTE,    /* RSI rounds of mini_compute over the qwords at RDX, index mask R9; [R8] = result */
 	MINI_AUGMENT,    /* for RSI pages from RDX: EACCEPT(REG|RW|PENDING), write a qword; [R8] = 0 or
 			  * the first failing EACCEPT's RAX */
+	MINI_ENCLU,      /* any leaf: RAX = RSI, RBX = RDX, RCX = R8, RDX = R9; RAX after it is
+			  * stored at MINI_RESULT */
 };
+#define MINI_RESULT (MINI_DATA + 0x800)
 
 /* The compute loop of MINI_COMPUTE as a host function, the same
  * instructions: the native-speed yardstick. */

@@ -246,6 +246,103 @@ static void ud2_and_int3_are_reported(void **state)
 	assert_int_equal(t->run.exception_addr, 0);
 }
 
+/* MINI_ENCLU: RAX after the leaf (read back through MINI_LOAD). */
+static uint64_t raw_enclu(struct nt *t, uint32_t leaf, uint64_t rbx, uint64_t rcx, uint64_t rdx)
+{
+	struct sgx_enclave_run *run = &t->run;
+	memset(run, 0, sizeof(*run));
+	run->tcs = t->e.base;
+	assert_int_equal(mini_enter(t->enter, MINI_ENCLU, leaf, rbx, SGX_EENTER, rcx, rdx, run), 0);
+	assert_eexit(t);
+	uint64_t rax = 99;
+	assert_int_equal(call(t, MINI_LOAD, 0, t->e.base + MINI_RESULT, &rax), 0);
+	return rax;
+}
+
+/* Copies size bytes of enclave memory at la out, through MINI_LOAD. */
+static void encl_read(struct nt *t, uint64_t la, void *buf, size_t size)
+{
+	for (size_t i = 0; i < size; i += 8) {
+		uint64_t v;
+		assert_int_equal(call(t, MINI_LOAD, 0, la + i, &v), 0);
+		memcpy((uint8_t *)buf + i, &v, 8);
+	}
+}
+
+static const struct sgx_secs *secs_of(struct nt *t)
+{
+	struct hw_machine *m = emu_machine(t->f->emu);
+	for (uint32_t f = 0; f < hw_epc_frames(m); f++) {
+		struct hw_epcm_entry e;
+		if (hw_epcm_read(m, f, &e) && e.valid && e.pt == SGX_PT_SECS)
+			return (const struct sgx_secs *)hw_epc_page(m, f);
+	}
+	fail_msg("no SECS");
+	return NULL;
+}
+
+/* EREPORT and EGETKEY from native code: the report names this enclave. */
+static void ereport_and_egetkey(void **state)
+{
+	struct nt *t = *state;
+	nt_start(t);
+	uint64_t targetinfo = t->e.base + MINI_DATA + 0x1000, reportdata = t->e.base + MINI_DATA + 0x1400;
+	uint64_t report = t->e.base + MINI_DATA + 0x2000;
+	assert_int_equal(raw_enclu(t, SGX_EREPORT, targetinfo, reportdata, report), 0);
+	struct sgx_report r;
+	encl_read(t, report, &r, sizeof(r));
+	const struct sgx_secs *secs = secs_of(t);
+	assert_memory_equal(r.body.mrenclave, secs->mrenclave, 32);
+	assert_memory_equal(r.body.mrsigner, secs->mrsigner, 32);
+	assert_int_equal(r.body.attributes.flags, SGX_ATTR_INIT | SGX_ATTR_MODE64BIT | SGX_ATTR_DEBUG);
+
+	uint64_t keyreq = t->e.base + MINI_DATA + 0x3000, key = t->e.base + MINI_DATA + 0x3200;
+	assert_int_equal(call(t, MINI_STORE, SGX_KEY_SEAL | (uint64_t)SGX_KEYPOLICY_MRENCLAVE << 16, keyreq, NULL), 0);
+	assert_int_equal(raw_enclu(t, SGX_EGETKEY, keyreq, key, 0), 0);
+	uint8_t k1[16], k2[16], zero[16] = { 0 };
+	encl_read(t, key, k1, 16);
+	assert_memory_not_equal(k1, zero, 16);
+	assert_int_equal(raw_enclu(t, SGX_EGETKEY, keyreq, key, 0), 0);
+	encl_read(t, key, k2, 16);
+	assert_memory_equal(k1, k2, 16);
+	/* a bad key name is the leaf's error code, with ZF */
+	assert_int_equal(call(t, MINI_STORE, 9, keyreq, NULL), 0);
+	assert_int_equal(raw_enclu(t, SGX_EGETKEY, keyreq, key, 0), SGX_INVALID_KEYNAME);
+	assert_int_equal(stats(t).enclu_by_leaf[SGX_EGETKEY], 3);
+	/* the TARGETINFO and REPORT pages had no PTE yet: two AEXs, each
+	 * retried through ERESUME */
+	assert_int_equal(stats(t).enclu_by_leaf[SGX_EREPORT], 3);
+}
+
+/* EACCEPTCOPY into a page EAUGed by a fault, and EMODPE from native code. */
+static void eacceptcopy_and_emodpe(void **state)
+{
+	struct nt *t = *state;
+	nt_start(t);
+	assert_ptr_not_equal(efx_encl_map(t->f, &t->e, HOLE, 4096, PROT_READ | PROT_WRITE | PROT_EXEC), MAP_FAILED);
+	/* the store EAUGs the page (first AEX) and faults on it, pending */
+	assert_int_equal(call(t, MINI_STORE, 1, t->e.base + HOLE, NULL), 0);
+	assert_exception(t, SGX_VEC_PF, SGX_PFEC_SGX | SGX_PFEC_U | SGX_PFEC_W | SGX_PFEC_P, t->e.base + HOLE);
+	uint64_t src = t->e.base + MINI_DATA + 0x4000, secinfo = t->e.base + MINI_DATA + 0x5000;
+	assert_int_equal(call(t, MINI_STORE, 0xfeedface, src + 0x18, NULL), 0);
+	assert_int_equal(call(t, MINI_STORE, SGX_SECINFO_PT(SGX_PT_REG) | SGX_SECINFO_R | SGX_SECINFO_W, secinfo,
+			      NULL), 0);
+	assert_int_equal(raw_enclu(t, SGX_EACCEPTCOPY, secinfo, t->e.base + HOLE, src), 0);
+	uint64_t v = 0;
+	assert_int_equal(call(t, MINI_LOAD, 0, t->e.base + HOLE + 0x18, &v), 0);
+	assert_eexit(t);
+	assert_int_equal(v, 0xfeedface);
+	/* EMODPE adds X; the page's EPCM then says RWX */
+	uint64_t ret = 99;
+	assert_int_equal(call(t, MINI_EMODPE, SGX_SECINFO_PT(SGX_PT_REG) | SGX_SECINFO_X, t->e.base + HOLE, &ret), 0);
+	assert_eexit(t);
+	assert_int_equal(ret, SGX_EMODPE);   /* EMODPE leaves RAX alone: it has no error code */
+	char text[256];
+	assert_true(emu_inspect_page(t->f->proc, t->e.base + HOLE, text, sizeof(text)) > 0);
+	assert_non_null(strstr(text, "EPCM frame"));
+	assert_non_null(strstr(strstr(text, "EPCM frame"), "REG  rwx"));
+}
+
 struct spinner {
 	struct nt *t;
 	volatile uint64_t flag, running;   /* adjacent: the enclave gets &flag */
@@ -299,6 +396,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(write_to_pending_page_is_reported, nt_setup, nt_teardown),
 		cmocka_unit_test_setup_teardown(write_to_read_only_pte_is_reported, nt_setup, nt_teardown),
 		cmocka_unit_test_setup_teardown(ud2_and_int3_are_reported, nt_setup, nt_teardown),
+		cmocka_unit_test_setup_teardown(ereport_and_egetkey, nt_setup, nt_teardown),
+		cmocka_unit_test_setup_teardown(eacceptcopy_and_emodpe, nt_setup, nt_teardown),
 		cmocka_unit_test_setup_teardown(ipi_interrupts_enclave_code, nt_setup, nt_teardown),
 	};
 	return cmocka_run_group_tests_name("native core", tests, NULL, NULL);
