@@ -127,6 +127,10 @@ static __attribute__((noinline)) int native_vdso_call(unsigned long rdi, unsigne
 						      unsigned int function, unsigned long r8, unsigned long r9,
 						      struct sgx_enclave_run *run)
 {
+	/* Read before the register variables are set: a sanitizer's hook for
+	 * this load is a call, which may clobber them (GCC's documented caveat
+	 * for local register variables). */
+	vdso_sgx_enter_enclave_t fn = native_vdso;
 	register unsigned long a_rdi __asm__("rdi") = rdi;
 	register unsigned long a_rsi __asm__("rsi") = rsi;
 	register unsigned long a_rdx __asm__("rdx") = rdx;
@@ -134,7 +138,7 @@ static __attribute__((noinline)) int native_vdso_call(unsigned long rdi, unsigne
 	register unsigned long a_r8 __asm__("r8") = r8;
 	register unsigned long a_r9 __asm__("r9") = r9;
 	register struct sgx_enclave_run *a_run __asm__("r10") = run;
-	register vdso_sgx_enter_enclave_t a_fn __asm__("r11") = native_vdso;
+	register vdso_sgx_enter_enclave_t a_fn __asm__("r11") = fn;
 	unsigned long ret;
 	__asm__ volatile("mov %%rsp, %%rbx\n\t"
 			 "sub $128, %%rsp\n\t"
