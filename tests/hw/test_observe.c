@@ -4,6 +4,8 @@
  * an interrupt), LP statistics summed, and the observer's access and leaf
  * events with their exact contents.
  */
+#include <errno.h>
+
 #include "common/fixture.h"
 
 #define OS(f)   hw_lp_get((f)->m, 3)
@@ -247,6 +249,136 @@ static void test_leaf_events(void **state)
 	assert_int_equal(r.nr_leaf, before + 4);
 }
 
+/* ---- several observers, the IPI callback ---- */
+
+struct ipis {
+	unsigned nr;
+	struct hw_lp *lp;
+};
+
+static void on_ipi(void *ctx, struct hw_lp *lp)
+{
+	struct ipis *i = ctx;
+	i->nr++;
+	i->lp = lp;
+}
+
+/* hw_set_observer's slot and added ones all see each event, in order; the
+ * IPI callback hears only of interrupts posted to an LP in enclave mode. */
+static void test_observers_chain(void **state)
+{
+	struct fx *f = *state;
+	struct rec primary, second;
+	struct ipis ipis = { 0 };
+	observe(f, &primary);
+	memset(&second, 0, sizeof(second));
+	struct hw_observer obs2 = { .ctx = &second, .leaf = on_leaf };
+	struct hw_observer obs3 = { .ctx = &ipis, .ipi = on_ipi };
+	assert_int_equal(hw_add_observer(f->m, &obs2), 0);
+	assert_int_equal(hw_add_observer(f->m, &obs3), 0);
+	struct hw_observer full = { .ctx = &ipis, .ipi = on_ipi, .leaf = on_leaf };
+	assert_int_equal(hw_add_observer(f->m, &full), 0);
+	assert_int_equal(hw_add_observer(f->m, &full), -ENOSPC);   /* slot 0 + 3 */
+	hw_remove_observer(f->m, &full);
+
+	assert_success(fx_enter(f, f->lp, FX_TCS));
+	assert_int_equal(primary.nr_leaf, 2);     /* before and after */
+	assert_int_equal(second.nr_leaf, 2);
+	assert_int_equal(second.leaf[1].leaf, SGX_EENTER);
+	assert_true(second.leaf[1].after);
+
+	/* an LP outside enclave mode takes an IPI at once: no callback */
+	assert_true(hw_lp_send_ipi(OS(f)));
+	assert_int_equal(ipis.nr, 0);
+	/* inside: posted, and the callback names the LP */
+	assert_false(hw_lp_send_ipi(f->lp));
+	assert_int_equal(ipis.nr, 1);
+	assert_ptr_equal(ipis.lp, f->lp);
+	assert_true(hw_lp_interrupt(f->lp).aex);
+
+	/* removed: no more events; hw_set_observer(NULL) leaves the others */
+	hw_remove_observer(f->m, &obs2);
+	hw_set_observer(f->m, NULL);
+	assert_success(hw_enclu(f->lp, SGX_ERESUME, FX_TCS, FX_AEP, 0));
+	assert_int_equal(primary.nr_leaf, 2);
+	assert_int_equal(second.nr_leaf, 2);
+	assert_false(hw_lp_send_ipi(f->lp));
+	assert_int_equal(ipis.nr, 2);
+	hw_remove_observer(f->m, &obs3);
+	assert_true(hw_lp_interrupt(f->lp).aex);
+	assert_success(hw_enclu(f->lp, SGX_ERESUME, FX_TCS, FX_AEP, 0));
+	assert_false(hw_lp_send_ipi(f->lp));
+	assert_int_equal(ipis.nr, 2);
+}
+
+/* hw_lp_rights: what a fresh walk would grant, with no side effect. */
+static void test_lp_rights(void **state)
+{
+	struct fx *f = *state;
+	uint32_t frame = 7;
+	/* outside enclave mode, no PTE: nothing, no frame */
+	assert_int_equal(hw_lp_rights(f->lp, FX_HEAP, &frame), 0);
+	assert_int_equal(frame, HW_NO_FRAME);
+	assert_success(fx_enter(f, f->lp, FX_TCS));
+	uint64_t misses = hw_lp_stats(f->lp)->tlb_misses;
+	assert_int_equal(hw_lp_rights(f->lp, PAGE, &frame), HW_PROT_R | HW_PROT_W);
+	assert_int_equal(frame, fx_frame_of_la(f, PAGE));
+	assert_int_equal(hw_lp_rights(f->lp, FX_CODE, NULL), HW_PROT_R | HW_PROT_X);
+	/* the TCS is no page enclave code may touch: EPCM.PT != REG */
+	assert_int_equal(hw_lp_rights(f->lp, FX_TCS, &frame), 0);
+	assert_int_equal(frame, fx_frame_of_la(f, FX_TCS));
+	assert_int_equal(hw_lp_stats(f->lp)->tlb_misses, misses);   /* no TLB fill */
+	assert_false(hw_pt_young(f->pt, FX_CODE));                  /* no walk */
+
+	/* after EMODPR: R only at once (a TLB entry may still be stale) */
+	uint32_t v = 1;
+	assert_success(hw_lp_write(f->lp, PAGE, &v, sizeof(v)));
+	assert_success(emodpr(f, SGX_SECINFO_PT(SGX_PT_REG) | SGX_SECINFO_R, PAGE));
+	assert_int_equal(hw_lp_rights(f->lp, PAGE, NULL), HW_PROT_R);
+	assert_success(hw_lp_write(f->lp, PAGE, &v, sizeof(v)));     /* the stale entry still works */
+	/* the PTE narrows it too */
+	assert_int_equal(hw_pt_protect(f->pt, FX_CODE, HW_PROT_R), 0);
+	assert_int_equal(hw_lp_rights(f->lp, FX_CODE, NULL), HW_PROT_R);
+	/* a pending page grants nothing */
+	assert_success(fx_eaug_on(f, OS(f), FX_HEAP));
+	assert_int_equal(hw_lp_rights(f->lp, FX_HEAP, &frame), 0);
+	assert_int_equal(frame, fx_frame_of_la(f, FX_HEAP));
+}
+
+struct pt_changes {
+	unsigned nr;
+	uint64_t la[8];
+};
+
+static void on_pt_change(void *ctx, uint64_t la)
+{
+	struct pt_changes *c = ctx;
+	if (c->nr < 8)
+		c->la[c->nr] = la;
+	c->nr++;
+}
+
+/* The page-table notifier hears of each map, protect and unmap. */
+static void test_pt_notifier(void **state)
+{
+	struct fx *f = *state;
+	struct pt_changes c = { 0 };
+	hw_pt_set_notifier(f->pt, on_pt_change, &c);
+	uint8_t *page = fx_scratch(f, 0);
+	assert_int_equal(hw_pt_map(f->pt, 0x500000, page, HW_PROT_R), 0);
+	assert_int_equal(hw_pt_protect(f->pt, 0x500000, HW_PROT_R | HW_PROT_W), 0);
+	hw_pt_unmap(f->pt, 0x500000);
+	assert_int_equal(hw_pt_protect(f->pt, 0x501000, HW_PROT_R), -ENOENT);   /* nothing changed */
+	assert_int_equal(hw_pt_map(f->pt, 0x500001, page, HW_PROT_R), -EINVAL);
+	assert_int_equal(c.nr, 3);
+	assert_int_equal(c.la[0], 0x500000);
+	assert_int_equal(c.la[1], 0x500000);
+	assert_int_equal(c.la[2], 0x500000);
+	hw_pt_set_notifier(f->pt, NULL, NULL);
+	assert_int_equal(hw_pt_map(f->pt, 0x500000, page, HW_PROT_R), 0);
+	assert_int_equal(c.nr, 3);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup_initialized, fx_teardown)
@@ -257,6 +389,9 @@ int main(void)
 		T(test_access_events),
 		T(test_access_outside),
 		T(test_leaf_events),
+		T(test_observers_chain),
+		T(test_lp_rights),
+		T(test_pt_notifier),
 	};
 #undef T
 	return cmocka_run_group_tests_name("measurement hooks", tests, NULL, NULL);
