@@ -280,7 +280,7 @@ void sgx2emu_emm_model_bind(struct encl_ctx *ctx, uint64_t secinfo_la);
 #endif /* SGX2EMU_EMM_MODEL */
 
 /* ---- the OCALL state and the EMM's names ---- */
-extern struct sgx2emu_emm_ocall_state sgx2emu_emm_ocall_state;
+extern struct sgx2emu_emm_ocall_state sgx2emu_emm_ocall_state;   /* unless SGX2EMU_EMM_OCALL_STATE */
 /* The OCALL area (from the host; checked to be outside ELRANGE by the caller).
  * Once per area: requests are numbered from 0 again. */
 void sgx2emu_emm_ocall_init(uint64_t area);
@@ -297,12 +297,18 @@ int sgx_mm_modify_ocall(uint64_t addr, size_t length, int flags_from, int flags_
 #endif
 
 #ifdef SGX2EMU_EMM_IMPLEMENT
+/* Where the OCALL state lives: a global of this unit, unless the enclave
+ * names another place (an lvalue of struct sgx2emu_emm_ocall_state), e.g.
+ * when its data layout is fixed and has no room for a new global. */
+#ifndef SGX2EMU_EMM_OCALL_STATE
 struct sgx2emu_emm_ocall_state sgx2emu_emm_ocall_state;
+#define SGX2EMU_EMM_OCALL_STATE sgx2emu_emm_ocall_state
+#endif
 
 void sgx2emu_emm_ocall_init(uint64_t area)
 {
-	sgx2emu_emm_ocall_state.area = area;
-	sgx2emu_emm_ocall_state.seq = 0;
+	SGX2EMU_EMM_OCALL_STATE.area = area;
+	SGX2EMU_EMM_OCALL_STATE.seq = 0;
 }
 
 #ifndef SGX2EMU_EMM_MODEL
@@ -323,13 +329,13 @@ int do_eacceptcopy(const sgx2emu_sec_info_t *si, size_t dest, size_t src)
 
 int sgx_mm_alloc_ocall(uint64_t addr, size_t length, int page_type, int alloc_flags)
 {
-	return sgx2emu_emm_ocall(&sgx2emu_emm_ocall_state, SGX2EMU_EMM_OCALL_ALLOC, addr, length, page_type,
+	return sgx2emu_emm_ocall(&SGX2EMU_EMM_OCALL_STATE, SGX2EMU_EMM_OCALL_ALLOC, addr, length, page_type,
 				 alloc_flags);
 }
 
 int sgx_mm_modify_ocall(uint64_t addr, size_t length, int flags_from, int flags_to)
 {
-	return sgx2emu_emm_ocall(&sgx2emu_emm_ocall_state, SGX2EMU_EMM_OCALL_MODIFY, addr, length, flags_from,
+	return sgx2emu_emm_ocall(&SGX2EMU_EMM_OCALL_STATE, SGX2EMU_EMM_OCALL_MODIFY, addr, length, flags_from,
 				 flags_to);
 }
 #else
@@ -359,13 +365,13 @@ int do_eacceptcopy(const sgx2emu_sec_info_t *si, size_t dest, size_t src)
 
 int sgx_mm_alloc_ocall(uint64_t addr, size_t length, int page_type, int alloc_flags)
 {
-	return sgx2emu_model_ocall(&sgx2emu_emm_model_current, &sgx2emu_emm_ocall_state, SGX2EMU_EMM_OCALL_ALLOC,
+	return sgx2emu_model_ocall(&sgx2emu_emm_model_current, &SGX2EMU_EMM_OCALL_STATE, SGX2EMU_EMM_OCALL_ALLOC,
 				   addr, length, page_type, alloc_flags);
 }
 
 int sgx_mm_modify_ocall(uint64_t addr, size_t length, int flags_from, int flags_to)
 {
-	return sgx2emu_model_ocall(&sgx2emu_emm_model_current, &sgx2emu_emm_ocall_state, SGX2EMU_EMM_OCALL_MODIFY,
+	return sgx2emu_model_ocall(&sgx2emu_emm_model_current, &SGX2EMU_EMM_OCALL_STATE, SGX2EMU_EMM_OCALL_MODIFY,
 				   addr, length, flags_from, flags_to);
 }
 #endif /* SGX2EMU_EMM_MODEL */
