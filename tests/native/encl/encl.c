@@ -61,6 +61,23 @@ struct secinfo {
  * {1} keeps it out of .bss, as upstream's. */
 uint8_t encl_buffer[8192] __attribute__((used, section(".data.encl_buffer"), aligned(4096))) = { 1 };
 
+/*
+ * sgx2emu's EMM entry points (include/sgx2emu/emm_enclave.h, built here as
+ * a real enclave builds them) for tests/native/test_emm_native.c.  Not an
+ * upstream op: its type is far above ENCL_OP_MAX, so the selftests never
+ * send it.  The data layout is fixed (encl.lds), so the OCALL state lives in
+ * the last 64 bytes of encl_buffer instead of a global of its own.
+ */
+#define ENCL_OP_EMM 0x454d4dull   /* "EMM" */
+enum { EMM_INIT, EMM_EACCEPT, EMM_EMODPE, EMM_EACCEPTCOPY, EMM_ALLOC_OCALL, EMM_MODIFY_OCALL };
+struct op_emm {                /* ret = the entry point's int, sign-extended */
+	uint64_t type, fn, a0, a1, a2, a3, ret;
+};
+#define SGX2EMU_EMM_IMPLEMENT
+#define SGX2EMU_EMM_OCALL_STATE \
+	(*(struct sgx2emu_emm_ocall_state *)(encl_buffer + sizeof(encl_buffer) - 64))
+#include "../../../include/sgx2emu/emm_enclave.h"
+
 void encl_body(void *rdi, void *rsi);
 void *memset(void *dst, int c, size_t n);
 void *memcpy(void *dst, const void *src, size_t n);
@@ -123,6 +140,46 @@ static void init_tcs_page(const struct op_init_tcs_page *op)
 	*(volatile uint32_t *)(tcs + 68) = 0xffffffff;
 }
 
+/* ENCL_OP_EMM: fn with a0..a3 as the entry point's arguments (INIT: the
+ * OCALL area; EACCEPT / EMODPE: page, SECINFO flags; EACCEPTCOPY: dest,
+ * src, flags; ALLOC: addr, length, page_type, alloc_flags; MODIFY: addr,
+ * length, flags_from, flags_to); its result into ret. */
+static void emm_op(uint64_t op)
+{
+	uint64_t fn = load64(op + offsetof(struct op_emm, fn));
+	uint64_t a0 = load64(op + offsetof(struct op_emm, a0)), a1 = load64(op + offsetof(struct op_emm, a1));
+	uint64_t a2 = load64(op + offsetof(struct op_emm, a2)), a3 = load64(op + offsetof(struct op_emm, a3));
+	sgx2emu_sec_info_t si;
+	int ret = -1;
+
+	memset(&si, 0, sizeof(si));
+	switch (fn) {
+	case EMM_INIT:
+		sgx2emu_emm_ocall_init(a0);
+		ret = 0;
+		break;
+	case EMM_EACCEPT:
+		si.flags = a1;
+		ret = do_eaccept(&si, a0);
+		break;
+	case EMM_EMODPE:
+		si.flags = a1;
+		ret = do_emodpe(&si, a0);
+		break;
+	case EMM_EACCEPTCOPY:
+		si.flags = a2;
+		ret = do_eacceptcopy(&si, a0, a1);
+		break;
+	case EMM_ALLOC_OCALL:
+		ret = sgx_mm_alloc_ocall(a0, a1, (int)a2, (int)a3);
+		break;
+	case EMM_MODIFY_OCALL:
+		ret = sgx_mm_modify_ocall(a0, a1, (int)a2, (int)a3);
+		break;
+	}
+	store64(op + offsetof(struct op_emm, ret), (uint64_t)(int64_t)ret);
+}
+
 /*
  * Called by entry.S on the TCS's stack.  Reads the type; a type >=
  * ENCL_OP_MAX is ignored (as upstream); otherwise runs the op.  No return
@@ -159,6 +216,9 @@ void encl_body(void *rdi, void *rsi)
 		break;
 	case ENCL_OP_INIT_TCS_PAGE:
 		init_tcs_page(rdi);
+		break;
+	case ENCL_OP_EMM:
+		emm_op(op);
 		break;
 	case ENCL_OP_NOP:
 	default:
