@@ -73,8 +73,8 @@ const char *preload_errname(int err)
 int preload_forked_fail(int err)
 {
 	if (!atomic_exchange(&fork_said, true))
-		preload_say("this process is a fork child: SGX is emulated only in the process that loaded the "
-			    "preload first (pid %d's parent); exec a program to get an emulator of its own",
+		preload_say("pid %d is a fork child: SGX is emulated only in the process that loaded the preload "
+			    "(an ancestor); exec a program to get an emulator of its own",
 			    (int)getpid());
 	errno = err;
 	return -1;

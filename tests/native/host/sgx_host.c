@@ -19,7 +19,7 @@
  * held, 1 when one did not, 2 for a usage or setup error.
  *
  * Scenarios: putget, augment, augment-fault, restrict, emodpe, mprotect,
- * remove, signals, cpuid.
+ * remove, signals, cpuid, fork, fds.
  */
 #define _GNU_SOURCE
 #include <cpuid.h>
@@ -39,6 +39,8 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <asm/sgx.h>
@@ -569,6 +571,16 @@ static int call(struct encl *e, unsigned function, struct op *op)
 	return sgx_host_enter((unsigned long)(uintptr_t)op, 0, 0, function, 0, 0, &e->run);
 }
 
+/* An address as the enclave offset it is ("+0x4000"), 0 as "0". */
+static const char *offset_of(const struct encl *e, uint64_t addr)
+{
+	static char buf[32];
+	if (!addr)
+		return "0";
+	snprintf(buf, sizeof(buf), "+%#llx", (unsigned long long)(addr - e->base));
+	return buf;
+}
+
 /* "what: EEXIT": the vDSO returned 0 after a normal exit. */
 static void expect_eexit(struct encl *e, int ret, const char *what)
 {
@@ -576,9 +588,9 @@ static void expect_eexit(struct encl *e, int ret, const char *what)
 	if (ok)
 		line(true, "%s: EEXIT", what);
 	else
-		line(false, "%s: EEXIT expected, got return %d, function %u, vector %u, error code %#x, address %+lld",
+		line(false, "%s: EEXIT expected, got return %d, function %u, vector %u, error code %#x, address %s",
 		     what, ret, e->run.function, e->run.exception_vector, e->run.exception_error_code,
-		     (long long)(e->run.exception_addr - e->base));
+		     offset_of(e, e->run.exception_addr));
 }
 
 /* "what: ERESUME #vector ec at +offset": an exception reported by the vDSO. */
@@ -589,9 +601,8 @@ static void expect_fault(struct encl *e, int ret, const char *what, unsigned vec
 	line(ok, "%s: ERESUME #%u error code %#x at +%#llx%s", what, vector, ec, (unsigned long long)offset,
 	     ok ? "" : " expected");
 	if (!ok)
-		printf("%s:   got return %d, function %u, #%u error code %#x at %+lld\n", scn, ret, e->run.function,
-		       e->run.exception_vector, e->run.exception_error_code,
-		       (long long)(e->run.exception_addr - e->base));
+		printf("%s:   got return %d, function %u, #%u error code %#x at %s\n", scn, ret, e->run.function,
+		       e->run.exception_vector, e->run.exception_error_code, offset_of(e, e->run.exception_addr));
 }
 
 static void put_addr(struct encl *e, uint64_t value, uint64_t offset, const char *what)
@@ -727,6 +738,17 @@ static void sc_mprotect(struct encl *e)
 	errno = 0;
 	int r = mprotect(page, PAGE, PROT_READ | PROT_WRITE | PROT_EXEC);
 	line(r == -1 && errno == EACCES, "mprotect of it to RWX: %s", r ? errname(errno) : "0");
+
+	/* one call over the heap page (enclave) and the page after the image
+	 * (the loader's PROT_NONE reservation): each part gets its own */
+	uint64_t heap = e->im->src_size - PAGE;
+	line(mprotect((void *)(uintptr_t)(e->base + heap), 2 * PAGE, PROT_READ) == 0,
+	     "mprotect of the heap page and the page after the image to R");
+	line(*(volatile uint64_t *)(uintptr_t)(e->base + heap + PAGE) == 0, "the page after the image reads 0");
+	/* never touched, so no PTE: not-present write (0x6), as Linux reports a
+	 * write to an unpopulated page of a read-only VMA */
+	struct op put2 = { OP_PUT_TO_ADDRESS, MAGIC, e->base + heap, 0 };
+	expect_fault(e, call(e, EENTER, &put2), "PUT_TO_ADDRESS to the heap page", 14, 0x6, heap);
 }
 
 /* MODIFY_TYPES to TRIM; REMOVE_PAGES before EACCEPT is EPERM; after EACCEPT
@@ -816,9 +838,63 @@ static void sc_cpuid(struct encl *e)
 	f(7, 0, r);
 	line(((r[1] >> 2) & 1) && ((r[2] >> 30) & 1), "sgx2emu_cpuid leaf 7: SGX and SGX_LC");
 	f(0x12, 0, r);
-	line((r[0] & 3) == 3, "sgx2emu_cpuid leaf 0x12.0: SGX1 and SGX2");
+	line(r[0] & 1, "sgx2emu_cpuid leaf 0x12.0: SGX1 %u SGX2 %u", r[0] & 1, (r[0] >> 1) & 1);
 	f(0x12, 2, r);
-	line((r[0] & 0xf) == 1 && r[2] == (1u | (64u << 20)), "sgx2emu_cpuid leaf 0x12.2: one EPC section of 64 MiB");
+	uint64_t size = (r[2] & 0xfffff000ull) | (uint64_t)(r[3] & 0xfffff) << 32;
+	line((r[0] & 0xf) == 1 && size, "sgx2emu_cpuid leaf 0x12.2: an EPC section of %llu MiB",
+	     (unsigned long long)(size >> 20));
+}
+
+/* A fork child gets no SGX (the model is the parent's): ioctl on the
+ * inherited enclave fd is EBADF, a new open ENODEV; closing works.  The
+ * parent's enclave is untouched. */
+static void sc_fork(struct encl *e)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct sgx_enclave_remove_pages rm = { .offset = 0, .length = PAGE };
+		errno = 0;
+		int r = ioctl(e->fd, SGX_IOC_ENCLAVE_REMOVE_PAGES, &rm);
+		line(r == -1 && errno == EBADF, "child: ioctl on the inherited enclave fd: %s", r ? errname(errno) : "0");
+		errno = 0;
+		int fd = open("/dev/sgx_enclave", O_RDWR);
+		line(fd == -1 && errno == ENODEV, "child: open of /dev/sgx_enclave: %s", fd < 0 ? errname(errno) : "an fd");
+		line(close(e->fd) == 0, "child: close of the inherited enclave fd");
+		fflush(stdout);
+		_exit(mismatches ? 1 : 0);
+	}
+	int status = -1;
+	waitpid(pid, &status, 0);
+	line(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child's checks held");
+	struct op put = { OP_PUT_TO_BUFFER, MAGIC, 0, 0 }, get = { OP_GET_FROM_BUFFER, 0, 0, 0 };
+	expect_eexit(e, call(e, EENTER, &put), "PUT_TO_BUFFER in the parent");
+	expect_eexit(e, call(e, EENTER, &get), "GET_FROM_BUFFER in the parent");
+	line(get.a == MAGIC, "GET_FROM_BUFFER value %#llx", (unsigned long long)get.a);
+}
+
+/* The enclave fd closed behind the preload's back (a raw close system call)
+ * and its number reused by /dev/null: the SGX ioctl on that number reaches
+ * /dev/null (ENOTTY), the enclave lives on while mapped.  dup of an enclave
+ * fd is not interposed: SGX ioctls on the copy fail with ENOTTY. */
+static void sc_fds(struct encl *e)
+{
+	int copy = dup(e->fd);
+	struct sgx_enclave_remove_pages rm = { .offset = 0, .length = PAGE };
+	errno = 0;
+	int r = ioctl(copy, SGX_IOC_ENCLAVE_REMOVE_PAGES, &rm);
+	line(r == -1 && errno == ENOTTY, "ioctl on a dup of the enclave fd: %s", r ? errname(errno) : "0");
+	close(copy);
+	syscall(SYS_close, e->fd);
+	int null = open("/dev/null", O_RDWR);
+	line(null == e->fd, "/dev/null got the enclave fd's number");
+	errno = 0;
+	r = ioctl(null, SGX_IOC_ENCLAVE_REMOVE_PAGES, &rm);
+	line(r == -1 && errno == ENOTTY, "ioctl on it: %s", r ? errname(errno) : "0");
+	struct op put = { OP_PUT_TO_BUFFER, MAGIC, 0, 0 }, get = { OP_GET_FROM_BUFFER, 0, 0, 0 };
+	expect_eexit(e, call(e, EENTER, &put), "PUT_TO_BUFFER with the enclave fd gone");
+	expect_eexit(e, call(e, EENTER, &get), "GET_FROM_BUFFER");
+	line(get.a == MAGIC, "GET_FROM_BUFFER value %#llx", (unsigned long long)get.a);
 }
 
 static const struct {
@@ -828,6 +904,7 @@ static const struct {
 	{ "putget", sc_putget },       { "augment", sc_augment }, { "augment-fault", sc_augment_fault },
 	{ "restrict", sc_restrict },   { "emodpe", sc_emodpe },   { "mprotect", sc_mprotect },
 	{ "remove", sc_remove },       { "signals", sc_signals }, { "cpuid", sc_cpuid },
+	{ "fork", sc_fork },           { "fds", sc_fds },
 };
 
 int main(int argc, char **argv)
