@@ -44,31 +44,11 @@ _Static_assert(sizeof(struct sgx2emu_sec_info) == sizeof(struct sgx_secinfo) &&
 	       _Alignof(struct sgx2emu_sec_info) == 64, "sec_info_t is a SECINFO");
 _Static_assert(sizeof(struct sgx2emu_emm_ocall) == 48 && SGX2EMU_EMM_PAGE == SGX_PAGE_SIZE, "OCALL block");
 
-/* ---- the two system-call tables ---- */
+/* ---- the C library's system calls (the model's: emm_sys_model.c) ---- */
 
-static int model_ioctl(void *ctx, int fd, unsigned long cmd, void *arg)
-{
-	return emu_ioctl(ctx, fd, cmd, arg);
-}
-
-static void *model_mmap(void *ctx, void *addr, size_t len, int prot, int flags, int fd, off_t offset)
-{
-	return emu_mmap(ctx, addr, len, prot, flags, fd, offset);
-}
-
-static int model_mprotect(void *ctx, void *addr, size_t len, int prot)
-{
-	return emu_mprotect(ctx, addr, len, prot);
-}
-
-static int model_munmap(void *ctx, void *addr, size_t len)
-{
-	return emu_munmap(ctx, addr, len);
-}
-
-const struct sgx2emu_emm_sys sgx2emu_emm_sys_model = { model_ioctl, model_mmap, model_mprotect, model_munmap };
-
-/* Under the preload library these calls are the emulator's too. */
+/* Each calls the C library's function of the same name (ctx unused); under
+ * the preload library those reach the emulator for enclave fds and ranges
+ * and the host kernel for everything else, the OCALL area included. */
 static int libc_ioctl(void *ctx, int fd, unsigned long cmd, void *arg)
 {
 	(void)ctx;
@@ -97,6 +77,7 @@ const struct sgx2emu_emm_sys sgx2emu_emm_sys_libc = { libc_ioctl, libc_mmap, lib
 
 /* ---- helpers ---- */
 
+/* An address as a pointer. */
 static void *ptr(uint64_t a)
 {
 	return (void *)(uintptr_t)a;
@@ -110,6 +91,7 @@ static bool range_ok(const struct sgx2emu_emm_host *h, uint64_t addr, size_t len
 	return addr >= h->base && addr - h->base <= h->size && length <= h->size - (addr - h->base);
 }
 
+/* mprotect through the table: 0 or its errno. */
 static int do_mprotect(struct sgx2emu_emm_host *h, uint64_t addr, size_t length, int prot)
 {
 	return h->sys->mprotect(h->ctx, ptr(addr), length, prot) ? errno : 0;
@@ -154,6 +136,8 @@ static int sgx2_ioctl_loop(struct sgx2emu_emm_host *h, unsigned long cmd, uint64
 	return 0;
 }
 
+/* MODIFY_TYPES / RESTRICT_PERMISSIONS / REMOVE_PAGES over the range: what
+ * sgx2_ioctl_loop returns. */
 static int modify_types(struct sgx2emu_emm_host *h, uint64_t addr, size_t length, uint64_t page_type)
 {
 	struct sgx_enclave_modify_types ioc = { .page_type = page_type };
@@ -177,6 +161,7 @@ static int remove_pages(struct sgx2emu_emm_host *h, uint64_t addr, size_t length
 
 /* ---- the two OCALLs ---- */
 
+/* emm_backend.h: the request's checks (EINVAL / EFAULT), then the mmap. */
 int sgx2emu_emm_alloc(struct sgx2emu_emm_host *h, uint64_t addr, size_t length, int page_type, int alloc_flags)
 {
 	unsigned flags = (unsigned)alloc_flags;
@@ -197,12 +182,15 @@ int sgx2emu_emm_alloc(struct sgx2emu_emm_host *h, uint64_t addr, size_t length, 
 	return p == MAP_FAILED ? errno : 0;
 }
 
+/* The page types a modify may name: REG, TCS, TRIM. */
 static bool type_known(unsigned type)
 {
 	return type == SGX2EMU_EMA_PAGE_TYPE_REG || type == SGX2EMU_EMA_PAGE_TYPE_TCS ||
 	       type == SGX2EMU_EMA_PAGE_TYPE_TRIM;
 }
 
+/* emm_backend.h: the checks (EINVAL, nothing done), then the table's row
+ * for the pair of types and permissions. */
 int sgx2emu_emm_modify(struct sgx2emu_emm_host *h, uint64_t addr, size_t length, int flags_from, int flags_to)
 {
 	unsigned from = (unsigned)flags_from, to = (unsigned)flags_to;
@@ -250,6 +238,8 @@ int sgx2emu_emm_modify(struct sgx2emu_emm_host *h, uint64_t addr, size_t length,
 
 /* ---- the OCALL area ---- */
 
+/* The area PROT_NONE, then its request block RW: 0 or the errno (nothing
+ * left mapped). */
 int sgx2emu_emm_area_create(struct sgx2emu_emm_host *h)
 {
 	void *p = h->sys->mmap(h->ctx, NULL, SGX2EMU_EMM_AREA_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -264,6 +254,7 @@ int sgx2emu_emm_area_create(struct sgx2emu_emm_host *h)
 	return 0;
 }
 
+/* Unmaps the area, if any. */
 void sgx2emu_emm_area_destroy(struct sgx2emu_emm_host *h)
 {
 	if (h->area)
@@ -288,6 +279,8 @@ static int run_request(struct sgx2emu_emm_host *h, const volatile struct sgx2emu
 	}
 }
 
+/* emm_backend.h: a doorbell's #PF → the request, ret, the doorbells swapped,
+ * run's exception cleared: 1; another exit: 0; the mprotects failed: -errno. */
 int sgx2emu_emm_ocall_service(struct sgx2emu_emm_host *h, struct sgx_enclave_run *run)
 {
 	uint64_t page = run->exception_addr & SGX_PAGE_MASK;
@@ -314,6 +307,7 @@ int sgx2emu_emm_ocall_service(struct sgx2emu_emm_host *h, struct sgx_enclave_run
 	return 1;
 }
 
+/* The service as a vDSO user handler: ERESUME when it answered. */
 int sgx2emu_emm_user_handler(long rdi, long rsi, long rdx, long ursp, long r8, long r9, struct sgx_enclave_run *run)
 {
 	(void)rdi, (void)rsi, (void)rdx, (void)ursp, (void)r8, (void)r9;

@@ -146,6 +146,7 @@ static void start(struct nt *t)
 	emu_native_stats(t->native, &t->st0);
 }
 
+/* Linear address of hole page i. */
 static uint64_t hole(struct nt *t, unsigned i)
 {
 	return t->base + HOLES + i * PAGE;
@@ -169,6 +170,7 @@ static void expect_epcm(struct nt *t, uint64_t la, unsigned pt, unsigned rwx, bo
 	assert_int_equal(e.pr, pr);
 }
 
+/* The model's VMA at la: its prot (asserts there is one). */
 static unsigned vma_prot(struct nt *t, uint64_t la)
 {
 	struct drv_vma *v = mm_find_vma(t->proc->mm, la);
@@ -274,6 +276,84 @@ static void native_copy_and_trim(void **state)
 	assert_int_equal(reported(t), 3);
 }
 
+/*
+ * The routing the preload library does, as a table: the enclave's fd and
+ * ELRANGE go to the model, everything else to the C library's table, so the
+ * OCALL area is a real anonymous mapping the model never sees and the
+ * doorbells' mprotects are real ones.
+ */
+static struct nt *routed;
+
+/* a is in the routed enclave's ELRANGE. */
+static bool in_elrange(uint64_t a)
+{
+	return a >= routed->base && a - routed->base < 0x20000;
+}
+
+/* Each: the model's call for the enclave's fd or ELRANGE, else the C library's. */
+static int route_ioctl(void *ctx, int fd, unsigned long cmd, void *arg)
+{
+	(void)ctx;
+	return sgx2emu_emm_sys_model.ioctl(routed->proc, fd, cmd, arg);
+}
+
+static void *route_mmap(void *ctx, void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	if (fd == routed->encl.fd)
+		return sgx2emu_emm_sys_model.mmap(routed->proc, addr, len, prot, flags, fd, off);
+	return sgx2emu_emm_sys_libc.mmap(ctx, addr, len, prot, flags, fd, off);
+}
+
+static int route_mprotect(void *ctx, void *addr, size_t len, int prot)
+{
+	if (in_elrange((uintptr_t)addr))
+		return sgx2emu_emm_sys_model.mprotect(routed->proc, addr, len, prot);
+	return sgx2emu_emm_sys_libc.mprotect(ctx, addr, len, prot);
+}
+
+static int route_munmap(void *ctx, void *addr, size_t len)
+{
+	if (in_elrange((uintptr_t)addr))
+		return sgx2emu_emm_sys_model.munmap(routed->proc, addr, len);
+	return sgx2emu_emm_sys_libc.munmap(ctx, addr, len);
+}
+
+static const struct sgx2emu_emm_sys route_sys = { route_ioctl, route_mmap, route_mprotect, route_munmap };
+
+/* The area through the C library: the model has no VMA there, the host
+ * kernel has the mapping; three OCALLs ping-pong its doorbells with real
+ * mprotects, and the flow they serve works as with the model's table. */
+static void native_libc_area(void **state)
+{
+	struct nt *t = *state;
+	start(t);
+	routed = t;
+	sgx2emu_emm_area_destroy(&t->host);
+	t->host.sys = &route_sys;
+	assert_int_equal(sgx2emu_emm_area_create(&t->host), 0);
+	uint64_t area = t->host.area;
+	struct drv_vma *v = mm_find_vma(t->proc->mm, area);
+	assert_true(!v || v->start >= area + SGX2EMU_EMM_AREA_SIZE);
+	unsigned char vec[3];
+	assert_int_equal(mincore((void *)(uintptr_t)area, SGX2EMU_EMM_AREA_SIZE, vec), 0);
+	assert_int_equal(emm(t, EMM_INIT, area, 0, 0, 0), 0);
+
+	uint64_t a = hole(t, 5);
+	assert_int_equal(emm(t, EMM_ALLOC_OCALL, a, PAGE, REG, SGX2EMU_EMA_COMMIT_ON_DEMAND), 0);
+	assert_int_equal(emm(t, EMM_EACCEPT, a, REG | RW | SGX2EMU_EMA_STATE_PENDING, 0, 0), 0);
+	assert_int_equal(emm(t, EMM_MODIFY_OCALL, a, PAGE, REG | RW, REG | R), 0);
+	assert_int_equal(emm(t, EMM_EACCEPT, a, REG | R | SGX2EMU_EMA_STATE_PR, 0, 0), 0);
+	assert_int_equal(emm(t, EMM_MODIFY_OCALL, a, PAGE, REG | R, REG | R), 0);
+	expect_epcm(t, a, SGX_PT_REG, R, false);
+	assert_int_equal(vma_prot(t, a), PROT_READ);
+	assert_int_equal(((struct sgx2emu_emm_ocall *)(uintptr_t)area)->seq, 2);
+	assert_int_equal(reported(t), 3);   /* one per OCALL */
+	sgx2emu_emm_area_destroy(&t->host);
+	assert_int_equal(mincore((void *)(uintptr_t)area, SGX2EMU_EMM_AREA_SIZE, vec), -1);
+	assert_int_equal(errno, ENOMEM);
+	routed = NULL;
+}
+
 int main(void)
 {
 	image = test_encl_image_from_elf(test_encl_elf_start, test_encl_elf_size());
@@ -282,6 +362,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(native_commit_and_permissions, setup, teardown),
 		cmocka_unit_test_setup_teardown(native_copy_and_trim, setup, teardown),
+		cmocka_unit_test_setup_teardown(native_libc_area, setup, teardown),
 	};
 	int failed = cmocka_run_group_tests_name("EMM entry points, native", tests, NULL, NULL);
 	test_encl_image_free(image);
