@@ -319,6 +319,14 @@ static const struct {
 	  "munmap of the enclave's whole range: ok\n"
 	  "close of the enclave fd: ok\n"
 	},
+	{ "threads",
+	  "thread 1 started: ok\n"
+	  "thread 2 started: ok\n"
+	  "thread 1 on TCS #1: 2000 PUT/GET round trips, 0 wrong: ok\n"
+	  "thread 2 on TCS #2: 2000 PUT/GET round trips, 0 wrong: ok\n"
+	  "munmap of the enclave's whole range: ok\n"
+	  "close of the enclave fd: ok\n"
+	},
 };
 
 #define NR_SCENARIOS (sizeof(expected) / sizeof(expected[0]))

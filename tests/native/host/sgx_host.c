@@ -19,7 +19,7 @@
  * held, 1 when one did not, 2 for a usage or setup error.
  *
  * Scenarios: putget, augment, augment-fault, restrict, emodpe, mprotect,
- * remove, signals, cpuid, fork, fds.
+ * remove, signals, cpuid, fork, fds, threads.
  */
 #define _GNU_SOURCE
 #include <cpuid.h>
@@ -27,6 +27,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -897,6 +898,40 @@ static void sc_fds(struct encl *e)
 	line(get.a == MAGIC, "GET_FROM_BUFFER value %#llx", (unsigned long long)get.a);
 }
 
+/* Two threads in the enclave at once, one per TCS, each storing to and
+ * loading from its own word of the data page many times. */
+struct worker {
+	struct encl *e;
+	unsigned t, bad;
+	pthread_t th;
+};
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	struct sgx_enclave_run run = { .tcs = w->e->base + w->t * PAGE };
+	uint64_t addr = w->e->base + w->e->im->data_offset + PAGE + 8 * w->t;
+	for (uint64_t i = 0; i < 2000; i++) {
+		struct op put = { OP_PUT_TO_ADDRESS, (i << 8) | w->t, addr, 0 }, get = { OP_GET_FROM_ADDRESS, 0, addr, 0 };
+		int r1 = sgx_host_enter((unsigned long)(uintptr_t)&put, 0, 0, EENTER, 0, 0, &run);
+		unsigned f1 = run.function;
+		int r2 = sgx_host_enter((unsigned long)(uintptr_t)&get, 0, 0, EENTER, 0, 0, &run);
+		w->bad += r1 || r2 || f1 != EEXIT || run.function != EEXIT || get.a != ((i << 8) | w->t);
+	}
+	return NULL;
+}
+
+static void sc_threads(struct encl *e)
+{
+	struct worker w[2] = { { e, 0, 0, 0 }, { e, 1, 0, 0 } };
+	for (unsigned t = 0; t < 2; t++)
+		line(pthread_create(&w[t].th, NULL, work, &w[t]) == 0, "thread %u started", t + 1);
+	for (unsigned t = 0; t < 2; t++) {
+		pthread_join(w[t].th, NULL);
+		line(w[t].bad == 0, "thread %u on TCS #%u: 2000 PUT/GET round trips, %u wrong", t + 1, t + 1, w[t].bad);
+	}
+}
+
 static const struct {
 	const char *name;
 	void (*run)(struct encl *e);
@@ -904,7 +939,7 @@ static const struct {
 	{ "putget", sc_putget },       { "augment", sc_augment }, { "augment-fault", sc_augment_fault },
 	{ "restrict", sc_restrict },   { "emodpe", sc_emodpe },   { "mprotect", sc_mprotect },
 	{ "remove", sc_remove },       { "signals", sc_signals }, { "cpuid", sc_cpuid },
-	{ "fork", sc_fork },           { "fds", sc_fds },
+	{ "fork", sc_fork },           { "fds", sc_fds },         { "threads", sc_threads },
 };
 
 int main(int argc, char **argv)
