@@ -10,6 +10,37 @@
  */
 #include "runtime/emm_fx.h"
 
+/* SGX2EMU_EMM_CHECK_SDK_CONSTANTS as an enclave unit that includes the EMM's
+ * headers uses it: here the names those headers define, with the values
+ * sgx_mm.h and sgx_mm_rt_abstraction.h give them (the EMM is not fetched). */
+#define SGX_EMA_ALLOC_FLAGS_MASK 0xFF
+#define SGX_EMA_RESERVE 0x1
+#define SGX_EMA_COMMIT_NOW 0x2
+#define SGX_EMA_COMMIT_ON_DEMAND 0x4
+#define SGX_EMA_GROWSDOWN 0x10
+#define SGX_EMA_GROWSUP 0x20
+#define SGX_EMA_FIXED 0x40
+#define SGX_EMA_SYSTEM 0x80
+#define SGX_EMA_PAGE_TYPE_SHIFT 8
+#define SGX_EMA_PAGE_TYPE_MASK (0xFF << 8)
+#define SGX_EMA_PAGE_TYPE_TCS (0x1 << 8)
+#define SGX_EMA_PAGE_TYPE_REG (0x2 << 8)
+#define SGX_EMA_PAGE_TYPE_TRIM (0x4 << 8)
+#define SGX_EMA_PAGE_TYPE_SS_FIRST (0x5 << 8)
+#define SGX_EMA_PAGE_TYPE_SS_REST (0x6 << 8)
+#define SGX_EMA_PROT_NONE 0x0
+#define SGX_EMA_PROT_READ 0x1
+#define SGX_EMA_PROT_WRITE 0x2
+#define SGX_EMA_PROT_EXEC 0x4
+#define SGX_EMA_PROT_MASK 0x7
+#define SGX_MM_EXCEPTION_CONTINUE_SEARCH 0
+#define SGX_MM_EXCEPTION_CONTINUE_EXECUTION -1
+typedef struct {
+	uint64_t flags;
+	uint64_t reserved[7];
+} sec_info_t;
+SGX2EMU_EMM_CHECK_SDK_CONSTANTS();
+
 /* ---- alloc ---- */
 
 /* Each commit mode and hint maps the range RW, shared, on the enclave fd, and
