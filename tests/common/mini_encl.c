@@ -19,6 +19,16 @@
 	"	dec %rsi\n" \
 	"	jnz 100b\n"
 
+/* Bytes 8..63 of the SECINFO at RBX: reserved, must be zero. */
+#define ZERO_SECINFO_TAIL \
+	"	movq $0, 8(%rbx)\n" \
+	"	movq $0, 16(%rbx)\n" \
+	"	movq $0, 24(%rbx)\n" \
+	"	movq $0, 32(%rbx)\n" \
+	"	movq $0, 40(%rbx)\n" \
+	"	movq $0, 48(%rbx)\n" \
+	"	movq $0, 56(%rbx)\n"
+
 __asm__(".section .rodata\n"
 	".balign 4096\n"
 	".globl mini_encl_code_start\n"
@@ -45,13 +55,7 @@ __asm__(".section .rodata\n"
 	"4:	mov $6, %eax\n"
 	"30:	lea mini_encl_code_start+0x1000(%rip), %rbx\n"
 	"	mov %rsi, (%rbx)\n"
-	"	movq $0, 8(%rbx)\n"
-	"	movq $0, 16(%rbx)\n"
-	"	movq $0, 24(%rbx)\n"
-	"	movq $0, 32(%rbx)\n"
-	"	movq $0, 40(%rbx)\n"
-	"	movq $0, 48(%rbx)\n"
-	"	movq $0, 56(%rbx)\n"
+	ZERO_SECINFO_TAIL
 	"	mov %rdx, %rcx\n"
 	"	.byte 0x0f, 0x01, 0xd7\n"
 	"	mov %rax, (%r8)\n"
@@ -71,13 +75,7 @@ __asm__(".section .rodata\n"
 	/* MINI_AUGMENT: RDX page, RSI count */
 	"10:	lea mini_encl_code_start+0x1000(%rip), %rbx\n"
 	"	movq $0x20b, (%rbx)\n"          /* PT_REG | PENDING | W | R */
-	"	movq $0, 8(%rbx)\n"
-	"	movq $0, 16(%rbx)\n"
-	"	movq $0, 24(%rbx)\n"
-	"	movq $0, 32(%rbx)\n"
-	"	movq $0, 40(%rbx)\n"
-	"	movq $0, 48(%rbx)\n"
-	"	movq $0, 56(%rbx)\n"
+	ZERO_SECINFO_TAIL
 	"	mov %rdx, %r10\n"
 	"	xor %eax, %eax\n"
 	"	test %rsi, %rsi\n"
