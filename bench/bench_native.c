@@ -69,6 +69,15 @@ static void report(const struct figure *f)
 
 static char *segv_region;
 
+static void install(int sig, void (*fn)(int, siginfo_t *, void *), struct sigaction *old)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = fn;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(sig, &sa, old);
+}
+
 static void segv_mprotect(int sig, siginfo_t *si, void *uc)
 {
 	(void)sig, (void)uc;
@@ -78,11 +87,8 @@ static void segv_mprotect(int sig, siginfo_t *si, void *uc)
 
 static double bare_sigsegv_mprotect_ns(void)
 {
-	struct sigaction sa, old;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = segv_mprotect;
-	sa.sa_flags = SA_SIGINFO;
-	sigaction(SIGSEGV, &sa, &old);
+	struct sigaction old;
+	install(SIGSEGV, segv_mprotect, &old);
 	double per_run[MAX_RUNS];
 	for (unsigned run = 0; run < cfg.runs; run++) {
 		segv_region = mmap(NULL, (size_t)cfg.pages * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -107,11 +113,8 @@ static void sigill_skip(int sig, siginfo_t *si, void *ucv)
 
 static double bare_sigill_ns(void)
 {
-	struct sigaction sa, old;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = sigill_skip;
-	sa.sa_flags = SA_SIGINFO;
-	sigaction(SIGILL, &sa, &old);
+	struct sigaction old;
+	install(SIGILL, sigill_skip, &old);
 	double per_run[MAX_RUNS];
 	for (unsigned run = 0; run < cfg.runs; run++) {
 		double t0 = now_ns();
