@@ -13,9 +13,12 @@
  * inode: a program that closes the fd behind our back (fclose of an fdopen'd
  * stream, close_range, a raw system call) leaves a stale entry, which the
  * next lookup of that fd number recognises by its different inode and drops
- * (closing the model's file, as the lost close would have).  dup, dup2,
- * dup3 and fcntl(F_DUPFD) are not interposed: the copy is a plain memfd, on
- * which SGX ioctls fail with ENOTTY (docs/preload.md).
+ * (closing the model's file, as the lost close would have).
+ *
+ * dup, dup2 and dup3 of an SGX fd give another host fd for the same model
+ * file (as a dup shares the open file); the model's file is closed with the
+ * last of them.  fcntl(F_DUPFD) is not interposed: that copy is a plain
+ * memfd, on which SGX ioctls fail with ENOTTY (docs/preload.md).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -82,9 +85,38 @@ static long find(int fd)
 	return -1;
 }
 
-static void drop(size_t i)
+/* Removes entry i (lock held); returns the model fd to close, or -1 while
+ * another host fd still stands for it (a dup). */
+static int drop(size_t i)
 {
+	int efd = files[i].emu_fd;
 	files[i] = files[--nr_files];
+	for (size_t k = 0; k < nr_files; k++)
+		if (files[k].emu_fd == efd)
+			return -1;
+	return efd;
+}
+
+/* Room for one more entry (lock held): 0 or -1 (ENOMEM). */
+static int reserve(void)
+{
+	if (nr_files < cap_files)
+		return 0;
+	size_t cap = cap_files ? 2 * cap_files : 8;
+	struct sgx_file *f = realloc(files, cap * sizeof(*f));
+	if (!f)
+		return -1;
+	files = f;
+	cap_files = cap;
+	return 0;
+}
+
+/* The model's file, unless this is a fork child (whose model is a copy
+ * that must not touch the EPC it shares with the parent). */
+static void model_close(int efd)
+{
+	if (efd >= 0 && !preload.forked)
+		emu_close(preload.proc, efd);
 }
 
 /*
@@ -115,23 +147,18 @@ static int sgx_open(const char *path, const char *device, int flags)
 	}
 	pthread_mutex_lock(&lock);
 	long stale = find(fd);
-	if (stale >= 0)
-		drop((size_t)stale);   /* closed behind our back; its model file is closed below */
-	if (nr_files == cap_files) {
-		size_t cap = cap_files ? 2 * cap_files : 8;
-		struct sgx_file *f = realloc(files, cap * sizeof(*f));
-		if (!f) {
-			pthread_mutex_unlock(&lock);
-			REAL(close)(fd);
-			emu_close(preload.proc, efd);
-			errno = ENOMEM;
-			return -1;
-		}
-		files = f;
-		cap_files = cap;
+	int stale_efd = stale >= 0 ? drop((size_t)stale) : -1;   /* closed behind our back */
+	if (reserve()) {
+		pthread_mutex_unlock(&lock);
+		model_close(stale_efd);
+		REAL(close)(fd);
+		emu_close(preload.proc, efd);
+		errno = ENOMEM;
+		return -1;
 	}
 	files[nr_files++] = (struct sgx_file){ .fd = fd, .emu_fd = efd, .dev = st.st_dev, .ino = st.st_ino };
 	pthread_mutex_unlock(&lock);
+	model_close(stale_efd);
 	preload_log("open(\"%s\", %#x) = %d (model fd %d)", path, (unsigned)flags, fd, efd);
 	return fd;
 }
@@ -142,19 +169,17 @@ int preload_fd_lookup(int fd)
 		return -1;
 	pthread_mutex_lock(&lock);
 	long i = find(fd);
-	int efd = -1;
+	int efd = -1, stale = -1;
 	if (i >= 0) {
 		struct stat st;
 		if (fstat(fd, &st) == 0 && st.st_dev == files[i].dev && st.st_ino == files[i].ino) {
 			efd = files[i].emu_fd;
 		} else {
-			int stale = files[i].emu_fd;
-			drop((size_t)i);
-			if (!preload.forked)
-				emu_close(preload.proc, stale);
+			stale = drop((size_t)i);
 		}
 	}
 	pthread_mutex_unlock(&lock);
+	model_close(stale);
 	return efd;
 }
 
@@ -228,23 +253,80 @@ int __openat64_2(int dirfd, const char *path, int flags)
  * close: an SGX fd closes the model's file too (the enclave lives on while
  * mapped, as in Linux), then the memfd; the result is the host close's.
  */
+/* fd stops standing for its model file (lock taken here); true if it did. */
+static bool forget(int fd)
+{
+	if (!nr_files)   /* unlocked peek: the common case takes no lock */
+		return false;
+	pthread_mutex_lock(&lock);
+	long i = find(fd);
+	int efd = i >= 0 ? files[i].emu_fd : -1, last = i >= 0 ? drop((size_t)i) : -1;
+	pthread_mutex_unlock(&lock);
+	if (last >= 0 && !preload.forked) {
+		int r = emu_close(preload.proc, last);
+		preload_log("close(%d) = %d (model fd %d)", fd, r, last);
+	} else if (efd >= 0) {
+		preload_log("close(%d) (model fd %d stays open: another fd stands for it)", fd, efd);
+	}
+	return i >= 0;
+}
+
 int close(int fd)
 {
-	int efd = -1;
-	if (nr_files) {   /* unlocked peek: the common case takes no lock */
-		pthread_mutex_lock(&lock);
-		long i = find(fd);
-		if (i >= 0) {
-			efd = files[i].emu_fd;
-			drop((size_t)i);
-		}
-		pthread_mutex_unlock(&lock);
-	}
-	if (efd >= 0 && !preload.forked) {
-		int r = emu_close(preload.proc, efd);
-		preload_log("close(%d) = %d (model fd %d)", fd, r, efd);
-	}
+	forget(fd);
 	return REAL(close)(fd);
+}
+
+/* newfd now also stands for oldfd's model file (if oldfd has one). */
+static void alias(int oldfd, int newfd)
+{
+	if (!nr_files)
+		return;
+	pthread_mutex_lock(&lock);
+	long i = find(oldfd);
+	if (i >= 0 && !reserve()) {
+		struct sgx_file f = files[i];
+		f.fd = newfd;
+		files[nr_files++] = f;
+		preload_log("dup(%d) = %d (model fd %d)", oldfd, newfd, f.emu_fd);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+/*
+ * dup/dup2/dup3: the copy stands for the same model file.  dup2/dup3 close
+ * newfd first if it was an SGX fd (as the kernel closes it).  Failing to
+ * record the copy (no memory) leaves it a plain memfd: its SGX ioctls fail
+ * with ENOTTY, never touching another file.
+ */
+int dup(int oldfd)
+{
+	int fd = REAL(dup)(oldfd);
+	if (fd >= 0)
+		alias(oldfd, fd);
+	return fd;
+}
+
+int dup2(int oldfd, int newfd)
+{
+	if (oldfd == newfd)
+		return REAL(dup2)(oldfd, newfd);
+	int fd = REAL(dup2)(oldfd, newfd);
+	if (fd >= 0) {
+		forget(newfd);
+		alias(oldfd, newfd);
+	}
+	return fd;
+}
+
+int dup3(int oldfd, int newfd, int flags)
+{
+	int fd = REAL(dup3)(oldfd, newfd, flags);
+	if (fd >= 0) {
+		forget(newfd);
+		alias(oldfd, newfd);
+	}
+	return fd;
 }
 
 static const char *ioctl_name(unsigned long cmd)

@@ -10,13 +10,16 @@
  *
  * Which host ranges are enclave mappings: a sorted list of [start, end) kept
  * here, in step with the model's SGX VMAs (only these calls create or
- * remove them).  mremap, madvise and raw system calls are not interposed
- * (docs/preload.md).  The list's lock is held across the model call, so a
+ * remove them).  mremap of enclave memory: growing it is EFAULT (Linux's
+ * answer for a VM_PFNMAP mapping), shrinking it in place unmaps the tail;
+ * moving it is not emulated (the model has no mremap): EINVAL and a message.
+ * madvise and raw system calls are not interposed (docs/preload.md).  The list's lock is held across the model call, so a
  * range and its model state change together.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -221,7 +224,7 @@ void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 
 /* munmap over enclave memory: the model's for those pieces, libc's for the
  * others.  Linux's argument checks first (EINVAL), as it makes them. */
-int munmap(void *addr, size_t len)
+static int do_munmap(void *addr, size_t len)
 {
 	uint64_t start, end;
 	if (!nr || preload.forked || !span(addr, len, &start, &end) || !preload_range_overlaps(start, end))
@@ -253,6 +256,11 @@ int munmap(void *addr, size_t len)
 	return r;
 }
 
+int munmap(void *addr, size_t len)
+{
+	return do_munmap(addr, len);
+}
+
 /* mprotect over enclave memory: piece by piece from addr; the checks Linux
  * makes before touching any VMA come first. */
 int mprotect(void *addr, size_t len, int prot)
@@ -281,5 +289,41 @@ int mprotect(void *addr, size_t len, int prot)
 	else
 		preload_log("mprotect(%p, %#zx, %#x) = 0", addr, len, (unsigned)prot);
 	errno = err;
+	return r;
+}
+
+/*
+ * mremap over enclave memory (docs/preload.md): growing → EFAULT; a move
+ * asked for (MREMAP_FIXED, MREMAP_DONTUNMAP) → EINVAL with a message;
+ * otherwise the mapping stays where it is: same size → the same address,
+ * smaller → the tail unmapped as munmap does.  Anything else is libc's.
+ */
+void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+	void *new_addr = NULL;
+	if (flags & MREMAP_FIXED) {
+		va_list ap;
+		va_start(ap, flags);
+		new_addr = va_arg(ap, void *);
+		va_end(ap);
+	}
+	uint64_t start, end;
+	if (!nr || preload.forked || !span(old, old_len ? old_len : 1, &start, &end) ||
+	    !preload_range_overlaps(start, end))
+		return REAL(mremap)(old, old_len, new_len, flags, new_addr);
+	void *r = MAP_FAILED;
+	if (new_len > old_len) {
+		errno = EFAULT;
+	} else if (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) {
+		preload_say("mremap moving enclave memory is not emulated (the model has no mremap): EINVAL");
+		errno = EINVAL;
+	} else {
+		uint64_t keep = (new_len + PAGE - 1) & ~(PAGE - 1), was = (old_len + PAGE - 1) & ~(PAGE - 1);
+		if (start & (PAGE - 1) || !new_len)
+			errno = EINVAL;
+		else if (keep == was || do_munmap((void *)(uintptr_t)(start + keep), was - keep) == 0)
+			r = old;
+	}
+	preload_log("mremap(%p, %#zx, %#zx, %#x) over enclave memory = %p", old, old_len, new_len, (unsigned)flags, r);
 	return r;
 }

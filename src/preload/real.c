@@ -48,11 +48,15 @@ static void resolve(void)
 	l->openat_2 = next("__openat_2");
 	l->openat64_2 = next("__openat64_2");
 	l->close = next("close");
+	l->dup = next("dup");
+	l->dup2 = next("dup2");
+	l->dup3 = next("dup3");
 	l->ioctl = next("ioctl");
 	l->mmap = next("mmap");
 	l->mmap64 = next("mmap64");
 	l->munmap = next("munmap");
 	l->mprotect = next("mprotect");
+	l->mremap = next("mremap");
 	l->getauxval = next("getauxval");
 	l->sigaction = next("sigaction");
 	l->signal = next("signal");

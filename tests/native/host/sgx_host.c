@@ -19,7 +19,7 @@
  * held, 1 when one did not, 2 for a usage or setup error.
  *
  * Scenarios: putget, augment, augment-fault, restrict, emodpe, mprotect,
- * remove, signals, cpuid, fork, fds, threads.
+ * remove, signals, cpuid, fork, fds, threads, mremap.
  */
 #define _GNU_SOURCE
 #include <cpuid.h>
@@ -874,18 +874,29 @@ static void sc_fork(struct encl *e)
 	line(get.a == MAGIC, "GET_FROM_BUFFER value %#llx", (unsigned long long)get.a);
 }
 
-/* The enclave fd closed behind the preload's back (a raw close system call)
- * and its number reused by /dev/null: the SGX ioctl on that number reaches
- * /dev/null (ENOTTY), the enclave lives on while mapped.  dup of an enclave
- * fd is not interposed: SGX ioctls on the copy fail with ENOTTY. */
+/* Copies of the enclave fd: dup and dup2 stand for the same enclave (an
+ * ioctl on them reaches it: EINVAL for a zero length, where a plain file
+ * would say ENOTTY), and closing a copy leaves the original working.  Then
+ * the fd closed behind the preload's back (a raw close system call) and its
+ * number reused by /dev/null: the SGX ioctl on that number reaches /dev/null
+ * (ENOTTY), and the enclave lives on while mapped. */
 static void sc_fds(struct encl *e)
 {
+	struct sgx_enclave_remove_pages rm = { .offset = 0, .length = 0 };
 	int copy = dup(e->fd);
-	struct sgx_enclave_remove_pages rm = { .offset = 0, .length = PAGE };
 	errno = 0;
 	int r = ioctl(copy, SGX_IOC_ENCLAVE_REMOVE_PAGES, &rm);
-	line(r == -1 && errno == ENOTTY, "ioctl on a dup of the enclave fd: %s", r ? errname(errno) : "0");
-	close(copy);
+	line(r == -1 && errno == EINVAL, "ioctl on a dup of the enclave fd: %s", r ? errname(errno) : "0");
+	line(close(copy) == 0, "close of the dup");
+	int high = dup2(e->fd, 100);
+	errno = 0;
+	r = ioctl(high, SGX_IOC_ENCLAVE_REMOVE_PAGES, &rm);
+	line(high == 100 && r == -1 && errno == EINVAL, "ioctl on a dup2 of it: %s", r ? errname(errno) : "0");
+	line(close(high) == 0, "close of the dup2");
+	errno = 0;
+	r = ioctl(e->fd, SGX_IOC_ENCLAVE_REMOVE_PAGES, &rm);
+	line(r == -1 && errno == EINVAL, "ioctl on the enclave fd: %s", r ? errname(errno) : "0");
+
 	syscall(SYS_close, e->fd);
 	int null = open("/dev/null", O_RDWR);
 	line(null == e->fd, "/dev/null got the enclave fd's number");
@@ -896,6 +907,28 @@ static void sc_fds(struct encl *e)
 	expect_eexit(e, call(e, EENTER, &put), "PUT_TO_BUFFER with the enclave fd gone");
 	expect_eexit(e, call(e, EENTER, &get), "GET_FROM_BUFFER");
 	line(get.a == MAGIC, "GET_FROM_BUFFER value %#llx", (unsigned long long)get.a);
+}
+
+/* mremap of enclave memory: growing is EFAULT, moving is not emulated
+ * (EINVAL), the same size keeps it, shrinking unmaps the tail: an EACCEPT
+ * there then faults as on an address with no mapping (#PF 0x4). */
+static void sc_mremap(struct encl *e)
+{
+	uint64_t off = e->im->src_size;
+	void *p = mmap((void *)(uintptr_t)(e->base + off), 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		       e->fd, 0);
+	line(p == (void *)(uintptr_t)(e->base + off), "mmap of 2 pages at +%#llx", (unsigned long long)off);
+	errno = 0;
+	void *q = mremap(p, 2 * PAGE, 3 * PAGE, 0);
+	line(q == MAP_FAILED && errno == EFAULT, "mremap growing them: %s", q == MAP_FAILED ? errname(errno) : "moved");
+	errno = 0;
+	q = mremap(p, 2 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)(uintptr_t)(e->base + off + 0x4000));
+	line(q == MAP_FAILED && errno == EINVAL, "mremap moving them: %s", q == MAP_FAILED ? errname(errno) : "moved");
+	line(mremap(p, 2 * PAGE, 2 * PAGE, 0) == p, "mremap to the same size: the same address");
+	line(mremap(p, 2 * PAGE, PAGE, 0) == p, "mremap shrinking them to 1 page: the same address");
+	eaccept(e, off, SI_R | SI_W | SI_REG | SI_PENDING, "EACCEPT of the first page");
+	struct op acc = { OP_EACCEPT, e->base + off + PAGE, SI_R | SI_W | SI_REG | SI_PENDING, ~0ull };
+	expect_fault(e, call(e, EENTER, &acc), "EACCEPT of the second page", 14, 0x4, off + PAGE);
 }
 
 /* Two threads in the enclave at once, one per TCS, each storing to and
@@ -940,6 +973,7 @@ static const struct {
 	{ "restrict", sc_restrict },   { "emodpe", sc_emodpe },   { "mprotect", sc_mprotect },
 	{ "remove", sc_remove },       { "signals", sc_signals }, { "cpuid", sc_cpuid },
 	{ "fork", sc_fork },           { "fds", sc_fds },         { "threads", sc_threads },
+	{ "mremap", sc_mremap },
 };
 
 int main(int argc, char **argv)
