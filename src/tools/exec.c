@@ -9,11 +9,18 @@
  * In a sanitizer build the ASan runtime goes first in LD_PRELOAD (the
  * preload is built with it, and ASan must be loaded before anything else).
  *
+ * A statically linked PROGRAM (an ELF without PT_INTERP) is refused: the
+ * dynamic loader never runs for it, so LD_PRELOAD would be ignored and it
+ * would run without the emulator.
+ *
  * Exit status, as env(1): 2 for a usage error or no library; 127 when
- * PROGRAM is not found, 126 when it cannot be run; otherwise PROGRAM's.
+ * PROGRAM is not found, 126 when it cannot be run (or is static);
+ * otherwise PROGRAM's.
  */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +78,52 @@ static const char *option(int argc, char **argv, int *i, const char *name, bool 
 		return NULL;
 	}
 	return argv[++*i];
+}
+
+/* prog's file as execvp would find it (PATH, default /bin:/usr/bin) into
+ * buf: 0, or -1 when there is none (execvp then says why). */
+static int resolve(const char *prog, char *buf, size_t len)
+{
+	if (strchr(prog, '/'))
+		return (size_t)snprintf(buf, len, "%s", prog) < len ? 0 : -1;
+	const char *path = getenv("PATH");
+	if (!path)
+		path = "/bin:/usr/bin";
+	for (const char *p = path;; p++) {
+		const char *colon = strchrnul(p, ':');
+		int n = (int)(colon - p);
+		if ((size_t)snprintf(buf, len, "%.*s%s%s", n, p, n ? "/" : "", prog) < len &&
+		    access(buf, X_OK) == 0)
+			return 0;
+		if (!*colon)
+			return -1;
+		p = colon;
+	}
+}
+
+/* Whether path is an ELF64 executable without PT_INTERP (statically
+ * linked).  Anything unreadable or not ELF64 is left to execvp. */
+static bool is_static_elf(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	Elf64_Ehdr eh;
+	bool is_static = false;
+	if (pread(fd, &eh, sizeof(eh), 0) == (ssize_t)sizeof(eh) && !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
+	    eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr) &&
+	    (eh.e_type == ET_EXEC || eh.e_type == ET_DYN)) {
+		is_static = true;
+		for (unsigned i = 0; i < eh.e_phnum && is_static; i++) {
+			Elf64_Phdr ph;
+			if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) != (ssize_t)sizeof(ph))
+				is_static = false;   /* damaged: execvp's to judge */
+			else if (ph.p_type == PT_INTERP)
+				is_static = false;
+		}
+	}
+	close(fd);
+	return is_static;
 }
 
 static int set(const char *name, const char *value)
@@ -148,6 +201,12 @@ int cmd_exec(int argc, char **argv)
 		return 2;
 	free(preload);
 
+	char path[PATH_MAX];
+	if (!resolve(argv[i], path, sizeof(path)) && is_static_elf(path)) {
+		fprintf(stderr, "sgx2emu exec: %s is statically linked: LD_PRELOAD cannot reach it, so it would run "
+				"without the emulator\n", argv[i]);
+		return 126;
+	}
 	execvp(argv[i], argv + i);
 	int err = errno;
 	fprintf(stderr, "sgx2emu exec: %s: %s\n", argv[i], strerror(err));
