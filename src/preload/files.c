@@ -165,7 +165,7 @@ static int sgx_open(const char *path, const char *device, int flags)
 
 int preload_fd_lookup(int fd)
 {
-	if (fd < 0)
+	if (fd < 0 || !nr_files)   /* every file mmap asks: no lock while there are no SGX fds */
 		return -1;
 	pthread_mutex_lock(&lock);
 	long i = find(fd);
@@ -354,7 +354,7 @@ int ioctl(int fd, unsigned long cmd, ...)
 	va_start(ap, cmd);
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
-	int efd = nr_files ? preload_fd_lookup(fd) : -1;
+	int efd = preload_fd_lookup(fd);
 	if (efd < 0)
 		return REAL(ioctl)(fd, cmd, arg);
 	if (preload.forked)
