@@ -106,6 +106,9 @@ static void sync_mode(struct emu_native *n, struct hw_lp *lp)
 		native_note_lp_thread(lp);
 		set_gsbase(hw_lp_regs(lp)->gsbase);
 		tls.encl = e;
+		/* The first fetch is certain: fill its TLB entry now instead of
+		 * taking its fault (nothing if the model grants nothing there). */
+		native_map(n, lp, hw_lp_regs(lp)->rip);
 	} else if (!inside && tls.encl) {
 		native_leave(n, tls.encl);
 		set_gsbase(host_gsbase());
