@@ -23,7 +23,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +33,7 @@
 #include <unistd.h>
 
 #include "preload.h"
+#include "table.h"
 
 struct sgx_file {
 	int fd;           /* the program's */
@@ -42,26 +42,12 @@ struct sgx_file {
 	ino_t ino;
 };
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct sgx_file *files;
-static _Atomic size_t nr_files;     /* read without the lock to skip it when 0 */
-static size_t cap_files;
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static struct preload_table table = PRELOAD_TABLE_INIT(struct sgx_file, 8);
 
-/* A fork must not copy the lock held (a child's close would then hang). */
-static void fork_prepare(void)
+/* Entry i of the table (lock held). */
+static struct sgx_file *file(size_t i)
 {
-	pthread_mutex_lock(&lock);
-}
-
-static void fork_done(void)
-{
-	pthread_mutex_unlock(&lock);
-}
-
-static void register_atfork(void)
-{
-	pthread_atfork(fork_prepare, fork_done, fork_done);
+	return (struct sgx_file *)table.items + i;
 }
 
 /* The model path for path, or NULL if it is not an SGX device path. */
@@ -76,11 +62,11 @@ static const char *device_of(const char *path)
 	return NULL;
 }
 
-/* Index of fd in files (lock held), or -1. */
+/* Index of fd in the table (lock held), or -1. */
 static long find(int fd)
 {
-	for (size_t i = 0; i < nr_files; i++)
-		if (files[i].fd == fd)
+	for (size_t i = 0; i < table.nr; i++)
+		if (file(i)->fd == fd)
 			return (long)i;
 	return -1;
 }
@@ -89,26 +75,12 @@ static long find(int fd)
  * another host fd still stands for it (a dup). */
 static int drop(size_t i)
 {
-	int efd = files[i].emu_fd;
-	files[i] = files[--nr_files];
-	for (size_t k = 0; k < nr_files; k++)
-		if (files[k].emu_fd == efd)
+	int efd = file(i)->emu_fd;
+	*file(i) = *file(--table.nr);
+	for (size_t k = 0; k < table.nr; k++)
+		if (file(k)->emu_fd == efd)
 			return -1;
 	return efd;
-}
-
-/* Room for one more entry (lock held): 0 or -1 (ENOMEM). */
-static int reserve(void)
-{
-	if (nr_files < cap_files)
-		return 0;
-	size_t cap = cap_files ? 2 * cap_files : 8;
-	struct sgx_file *f = realloc(files, cap * sizeof(*f));
-	if (!f)
-		return -1;
-	files = f;
-	cap_files = cap;
-	return 0;
 }
 
 /* The model's file, unless this is a fork child (whose model is a copy
@@ -129,7 +101,6 @@ static int sgx_open(const char *path, const char *device, int flags)
 	if (preload.forked)
 		return preload_forked_fail(ENODEV);
 	preload_init();
-	pthread_once(&atfork_once, register_atfork);
 	int efd = emu_open(preload.proc, device, flags);
 	if (efd < 0) {
 		preload_log("open(\"%s\", %#x) = -1 %s", path, (unsigned)flags, preload_errname(errno));
@@ -145,19 +116,19 @@ static int sgx_open(const char *path, const char *device, int flags)
 		errno = err;
 		return -1;
 	}
-	pthread_mutex_lock(&lock);
+	preload_table_lock(&table);
 	long stale = find(fd);
 	int stale_efd = stale >= 0 ? drop((size_t)stale) : -1;   /* closed behind our back */
-	if (reserve()) {
-		pthread_mutex_unlock(&lock);
+	if (preload_table_reserve(&table)) {
+		preload_table_unlock(&table);
 		model_close(stale_efd);
 		REAL(close)(fd);
 		emu_close(preload.proc, efd);
 		errno = ENOMEM;
 		return -1;
 	}
-	files[nr_files++] = (struct sgx_file){ .fd = fd, .emu_fd = efd, .dev = st.st_dev, .ino = st.st_ino };
-	pthread_mutex_unlock(&lock);
+	*file(table.nr++) = (struct sgx_file){ .fd = fd, .emu_fd = efd, .dev = st.st_dev, .ino = st.st_ino };
+	preload_table_unlock(&table);
 	model_close(stale_efd);
 	preload_log("open(\"%s\", %#x) = %d (model fd %d)", path, (unsigned)flags, fd, efd);
 	return fd;
@@ -165,20 +136,20 @@ static int sgx_open(const char *path, const char *device, int flags)
 
 int preload_fd_lookup(int fd)
 {
-	if (fd < 0 || !nr_files)   /* every file mmap asks: no lock while there are no SGX fds */
+	if (fd < 0 || preload_table_empty(&table))   /* every file mmap asks: no lock while there are no SGX fds */
 		return -1;
-	pthread_mutex_lock(&lock);
+	preload_table_lock(&table);
 	long i = find(fd);
 	int efd = -1, stale = -1;
 	if (i >= 0) {
 		struct stat st;
-		if (fstat(fd, &st) == 0 && st.st_dev == files[i].dev && st.st_ino == files[i].ino) {
-			efd = files[i].emu_fd;
+		if (fstat(fd, &st) == 0 && st.st_dev == file(i)->dev && st.st_ino == file(i)->ino) {
+			efd = file(i)->emu_fd;
 		} else {
 			stale = drop((size_t)i);
 		}
 	}
-	pthread_mutex_unlock(&lock);
+	preload_table_unlock(&table);
 	model_close(stale);
 	return efd;
 }
@@ -256,12 +227,12 @@ int __openat64_2(int dirfd, const char *path, int flags)
 /* fd stops standing for its model file (lock taken here); true if it did. */
 static bool forget(int fd)
 {
-	if (!nr_files)   /* unlocked peek: the common case takes no lock */
+	if (preload_table_empty(&table))   /* unlocked peek: the common case takes no lock */
 		return false;
-	pthread_mutex_lock(&lock);
+	preload_table_lock(&table);
 	long i = find(fd);
-	int efd = i >= 0 ? files[i].emu_fd : -1, last = i >= 0 ? drop((size_t)i) : -1;
-	pthread_mutex_unlock(&lock);
+	int efd = i >= 0 ? file(i)->emu_fd : -1, last = i >= 0 ? drop((size_t)i) : -1;
+	preload_table_unlock(&table);
 	if (last >= 0 && !preload.forked) {
 		int r = emu_close(preload.proc, last);
 		preload_log("close(%d) = %d (model fd %d)", fd, r, last);
@@ -280,17 +251,17 @@ int close(int fd)
 /* newfd now also stands for oldfd's model file (if oldfd has one). */
 static void alias(int oldfd, int newfd)
 {
-	if (!nr_files)
+	if (preload_table_empty(&table))
 		return;
-	pthread_mutex_lock(&lock);
+	preload_table_lock(&table);
 	long i = find(oldfd);
-	if (i >= 0 && !reserve()) {
-		struct sgx_file f = files[i];
+	if (i >= 0 && !preload_table_reserve(&table)) {
+		struct sgx_file f = *file((size_t)i);
 		f.fd = newfd;
-		files[nr_files++] = f;
+		*file(table.nr++) = f;
 		preload_log("dup(%d) = %d (model fd %d)", oldfd, newfd, f.emu_fd);
 	}
-	pthread_mutex_unlock(&lock);
+	preload_table_unlock(&table);
 }
 
 /*

@@ -18,13 +18,13 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "preload.h"
+#include "table.h"
 
 #define PAGE 4096ull
 #ifndef PROT_SEM
@@ -35,49 +35,30 @@ struct range {
 	uint64_t start, end;
 };
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct range *ranges;
-static size_t cap;
-static _Atomic size_t nr;          /* read without the lock to skip it when 0 */
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static struct preload_table table = PRELOAD_TABLE_INIT(struct range, 16);
 
-static void fork_prepare(void)
+/* Range i of the list (lock held). */
+static struct range *range(size_t i)
 {
-	pthread_mutex_lock(&lock);
-}
-
-static void fork_done(void)
-{
-	pthread_mutex_unlock(&lock);
-}
-
-static void register_atfork(void)
-{
-	pthread_atfork(fork_prepare, fork_done, fork_done);
+	return (struct range *)table.items + i;
 }
 
 /* Takes [start, end) out of the list (lock held); splitting a range may need
  * one more entry: -1 (ENOMEM) if it cannot get one. */
 static int ranges_remove(uint64_t start, uint64_t end)
 {
-	for (size_t i = 0; i < nr; i++) {
-		struct range *r = &ranges[i];
+	for (size_t i = 0; i < table.nr; i++) {
+		struct range *r = range(i);
 		if (r->end <= start || r->start >= end)
 			continue;
 		if (r->start < start && r->end > end) {   /* split in two */
-			if (nr == cap) {
-				size_t c = cap ? 2 * cap : 16;
-				struct range *n = realloc(ranges, c * sizeof(*n));
-				if (!n)
-					return -1;
-				ranges = n;
-				cap = c;
-				r = &ranges[i];
-			}
-			memmove(&ranges[i + 2], &ranges[i + 1], (nr - i - 1) * sizeof(*r));
-			ranges[i + 1] = (struct range){ end, r->end };
+			if (preload_table_reserve(&table))
+				return -1;
+			r = range(i);
+			memmove(range(i + 2), range(i + 1), (table.nr - i - 1) * sizeof(*r));
+			*range(i + 1) = (struct range){ end, r->end };
 			r->end = start;
-			nr++;
+			table.nr++;
 			return 0;
 		}
 		if (r->start < start) {
@@ -85,8 +66,8 @@ static int ranges_remove(uint64_t start, uint64_t end)
 		} else if (r->end > end) {
 			r->start = end;
 		} else {   /* wholly inside: gone */
-			memmove(r, r + 1, (nr - i - 1) * sizeof(*r));
-			nr--;
+			memmove(r, r + 1, (table.nr - i - 1) * sizeof(*r));
+			table.nr--;
 			i--;
 		}
 	}
@@ -96,22 +77,14 @@ static int ranges_remove(uint64_t start, uint64_t end)
 /* Adds [start, end) (lock held), keeping the list sorted and disjoint. */
 static int ranges_add(uint64_t start, uint64_t end)
 {
-	if (ranges_remove(start, end))
+	if (ranges_remove(start, end) || preload_table_reserve(&table))
 		return -1;
-	if (nr == cap) {
-		size_t c = cap ? 2 * cap : 16;
-		struct range *n = realloc(ranges, c * sizeof(*n));
-		if (!n)
-			return -1;
-		ranges = n;
-		cap = c;
-	}
 	size_t i = 0;
-	while (i < nr && ranges[i].start < start)
+	while (i < table.nr && range(i)->start < start)
 		i++;
-	memmove(&ranges[i + 1], &ranges[i], (nr - i) * sizeof(*ranges));
-	ranges[i] = (struct range){ start, end };
-	nr++;
+	memmove(range(i + 1), range(i), (table.nr - i) * sizeof(struct range));
+	*range(i) = (struct range){ start, end };
+	table.nr++;
 	return 0;
 }
 
@@ -119,15 +92,16 @@ static int ranges_add(uint64_t start, uint64_t end)
  * memory (lock held). */
 static uint64_t piece(uint64_t at, uint64_t end, bool *encl)
 {
-	for (size_t i = 0; i < nr; i++) {
-		if (ranges[i].end <= at)
+	for (size_t i = 0; i < table.nr; i++) {
+		const struct range *r = range(i);
+		if (r->end <= at)
 			continue;
-		if (ranges[i].start <= at) {
+		if (r->start <= at) {
 			*encl = true;
-			return ranges[i].end < end ? ranges[i].end : end;
+			return r->end < end ? r->end : end;
 		}
 		*encl = false;
-		return ranges[i].start < end ? ranges[i].start : end;
+		return r->start < end ? r->start : end;
 	}
 	*encl = false;
 	return end;
@@ -135,13 +109,13 @@ static uint64_t piece(uint64_t at, uint64_t end, bool *encl)
 
 bool preload_range_overlaps(uint64_t start, uint64_t end)
 {
-	if (!nr)
+	if (preload_table_empty(&table))
 		return false;
-	pthread_mutex_lock(&lock);
+	preload_table_lock(&table);
 	bool hit = false;
-	for (size_t i = 0; i < nr && !hit; i++)
-		hit = ranges[i].start < end && ranges[i].end > start;
-	pthread_mutex_unlock(&lock);
+	for (size_t i = 0; i < table.nr && !hit; i++)
+		hit = range(i)->start < end && range(i)->end > start;
+	preload_table_unlock(&table);
 	return hit;
 }
 
@@ -154,17 +128,60 @@ static bool span(const void *addr, size_t len, uint64_t *start, uint64_t *end)
 	return size && *end > *start;
 }
 
-/* The enclave pieces of [start, end) leave the model (lock held): a
- * MAP_FIXED mapping of something else replaces them. */
-static int unmap_enclave_parts(uint64_t start, uint64_t end)
+/* [addr, addr + len) as pages [*start, *end), and true when they overlap
+ * enclave memory of this process's model (never in a fork child, whose
+ * calls are all libc's). */
+static bool over_enclave(const void *addr, size_t len, uint64_t *start, uint64_t *end)
 {
-	for (uint64_t at = start; at < end;) {
+	return !preload_table_empty(&table) && !preload.forked && span(addr, len, start, end) &&
+	       preload_range_overlaps(*start, *end);
+}
+
+/* What a call does to one piece of its range: enclave memory or not. */
+typedef int piece_fn(void *addr, size_t len, bool encl, int prot);
+
+/* op on each piece of [start, end) in address order (lock held), stopping
+ * at the first that fails, as Linux stops at the first VMA that fails:
+ * 0, or that piece's result (errno is its). */
+static int each_piece(uint64_t start, uint64_t end, piece_fn *op, int prot)
+{
+	int r = 0;
+	for (uint64_t at = start; at < end && !r;) {
 		bool encl;
 		uint64_t to = piece(at, end, &encl);
-		if (encl && emu_munmap(preload.proc, (void *)(uintptr_t)at, to - at))
-			return -1;
+		r = op((void *)(uintptr_t)at, to - at, encl, prot);
 		at = to;
 	}
+	return r;
+}
+
+/* MAP_FIXED over enclave memory: the model unmaps its pieces, the new
+ * mapping then replaces the rest. */
+static int unmap_enclave_piece(void *addr, size_t len, bool encl, int prot)
+{
+	(void)prot;
+	return encl ? emu_munmap(preload.proc, addr, len) : 0;
+}
+
+/* munmap's: the model's for enclave memory, libc's for the rest. */
+static int unmap_piece(void *addr, size_t len, bool encl, int prot)
+{
+	(void)prot;
+	return encl ? emu_munmap(preload.proc, addr, len) : REAL(munmap)(addr, len);
+}
+
+/* mprotect's: the same split. */
+static int protect_piece(void *addr, size_t len, bool encl, int prot)
+{
+	return encl ? emu_mprotect(preload.proc, addr, len, prot) : REAL(mprotect)(addr, len, prot);
+}
+
+/* The enclave pieces of [start, end) leave the model (lock held): a
+ * MAP_FIXED mapping of something else replaces them.  0, or -1 (errno). */
+static int unmap_enclave_parts(uint64_t start, uint64_t end)
+{
+	if (each_piece(start, end, unmap_enclave_piece, 0))
+		return -1;
 	return ranges_remove(start, end);
 }
 
@@ -178,8 +195,7 @@ static void *do_mmap(void *(*real)(void *, size_t, int, int, int, off_t), void *
 			preload_forked_fail(EBADF);
 			return MAP_FAILED;
 		}
-		pthread_once(&atfork_once, register_atfork);
-		pthread_mutex_lock(&lock);
+		preload_table_lock(&table);
 		void *p = emu_mmap(preload.proc, addr, len, prot, flags, efd, off);
 		int err = errno;
 		if (p != MAP_FAILED && span(p, len, &start, &end) && ranges_add(start, end)) {
@@ -187,7 +203,7 @@ static void *do_mmap(void *(*real)(void *, size_t, int, int, int, off_t), void *
 			p = MAP_FAILED;
 			err = ENOMEM;
 		}
-		pthread_mutex_unlock(&lock);
+		preload_table_unlock(&table);
 		if (p == MAP_FAILED)
 			preload_log("mmap(%p, %#zx, %#x, %#x, %d, %#llx) = -1 %s", addr, len, (unsigned)prot,
 				    (unsigned)flags, fd, (unsigned long long)off, preload_errname(err));
@@ -197,15 +213,14 @@ static void *do_mmap(void *(*real)(void *, size_t, int, int, int, off_t), void *
 		errno = err;
 		return p;
 	}
-	if (!(flags & MAP_FIXED) || !nr || preload.forked || !span(addr, len, &start, &end) ||
-	    !preload_range_overlaps(start, end))
+	if (!(flags & MAP_FIXED) || !over_enclave(addr, len, &start, &end))
 		return real(addr, len, prot, flags, fd, off);
-	pthread_mutex_lock(&lock);
+	preload_table_lock(&table);
 	void *p = MAP_FAILED;
 	if (!unmap_enclave_parts(start, end))
 		p = real(addr, len, prot, flags, fd, off);
 	int err = errno;
-	pthread_mutex_unlock(&lock);
+	preload_table_unlock(&table);
 	preload_log("mmap(%p, %#zx, %#x, %#x, %d, %#llx) over enclave memory = %p", addr, len, (unsigned)prot,
 		    (unsigned)flags, fd, (unsigned long long)off, p);
 	errno = err;
@@ -227,27 +242,20 @@ void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 static int do_munmap(void *addr, size_t len)
 {
 	uint64_t start, end;
-	if (!nr || preload.forked || !span(addr, len, &start, &end) || !preload_range_overlaps(start, end))
+	if (!over_enclave(addr, len, &start, &end))
 		return REAL(munmap)(addr, len);
 	if (start & (PAGE - 1)) {
 		errno = EINVAL;
 		return -1;
 	}
-	pthread_mutex_lock(&lock);
-	int r = 0;
-	for (uint64_t at = start; at < end && !r;) {
-		bool encl;
-		uint64_t to = piece(at, end, &encl);
-		void *a = (void *)(uintptr_t)at;
-		r = encl ? emu_munmap(preload.proc, a, to - at) : REAL(munmap)(a, to - at);
-		at = to;
-	}
+	preload_table_lock(&table);
+	int r = each_piece(start, end, unmap_piece, 0);
 	int err = errno;
 	if (!r && ranges_remove(start, end)) {
 		r = -1;
 		err = ENOMEM;
 	}
-	pthread_mutex_unlock(&lock);
+	preload_table_unlock(&table);
 	if (r)
 		preload_log("munmap(%p, %#zx) = -1 %s", addr, len, preload_errname(err));
 	else
@@ -266,24 +274,17 @@ int munmap(void *addr, size_t len)
 int mprotect(void *addr, size_t len, int prot)
 {
 	uint64_t start, end;
-	if (!nr || preload.forked || !span(addr, len, &start, &end) || !preload_range_overlaps(start, end))
+	if (!over_enclave(addr, len, &start, &end))
 		return REAL(mprotect)(addr, len, prot);
 	if ((start & (PAGE - 1)) || (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) ||
 	    (prot & (PROT_GROWSDOWN | PROT_GROWSUP))) {
 		errno = EINVAL;
 		return -1;
 	}
-	pthread_mutex_lock(&lock);
-	int r = 0;
-	for (uint64_t at = start; at < end && !r;) {
-		bool encl;
-		uint64_t to = piece(at, end, &encl);
-		void *a = (void *)(uintptr_t)at;
-		r = encl ? emu_mprotect(preload.proc, a, to - at, prot) : REAL(mprotect)(a, to - at, prot);
-		at = to;
-	}
+	preload_table_lock(&table);
+	int r = each_piece(start, end, protect_piece, prot);
 	int err = errno;
-	pthread_mutex_unlock(&lock);
+	preload_table_unlock(&table);
 	if (r)
 		preload_log("mprotect(%p, %#zx, %#x) = -1 %s", addr, len, (unsigned)prot, preload_errname(err));
 	else
@@ -308,8 +309,7 @@ void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 		va_end(ap);
 	}
 	uint64_t start, end;
-	if (!nr || preload.forked || !span(old, old_len ? old_len : 1, &start, &end) ||
-	    !preload_range_overlaps(start, end))
+	if (!over_enclave(old, old_len ? old_len : 1, &start, &end))
 		return REAL(mremap)(old, old_len, new_len, flags, new_addr);
 	void *r = MAP_FAILED;
 	if (new_len > old_len) {

@@ -12,6 +12,7 @@
  *               library objects inside this .so call instead of ours
  *   files.c     open/openat/close/ioctl: host fd ↔ model fd
  *   memory.c    mmap/munmap/mprotect: the host ranges that are enclave mappings
+ *   table.c     the lock, fork handling and growth both tables above share
  *   signals.c   sigaction/signal/getauxval
  *   cpuid.c     CPUID faulting where the host has it; sgx2emu_cpuid
  *
