@@ -22,6 +22,7 @@
 #include "common/native_tsan.h"
 #include "driver/driver.h"
 #include "native/encl_blob.h"
+#include "runtime/emm_machine.h"
 #include "sgx2emu/emm_backend.h"
 #include "sgx2emu/native.h"
 #include "sgx2emu/selftest.h"
@@ -64,14 +65,7 @@ struct nt {
 static int setup(void **state)
 {
 	struct nt *t = calloc(1, sizeof(*t));
-	struct emu_config cfg;
-	emu_config_defaults(&cfg);
-	t->emu = emu_create(&cfg);
-	assert_non_null(t->emu);
-	t->proc = emu_proc_create(t->emu);
-	t->thread = emu_thread_create(t->proc);
-	assert_non_null(t->thread);
-	emu_thread_bind(t->thread);
+	emm_machine_create(&t->emu, &t->proc, &t->thread);
 	*state = t;
 	return 0;
 }
@@ -87,10 +81,7 @@ static int teardown(void **state)
 	}
 	if (t->native)
 		emu_native_destroy(t->native);
-	emu_thread_bind(NULL);
-	emu_thread_destroy(t->thread);
-	emu_proc_exit(t->proc);
-	emu_destroy(t->emu);
+	emm_machine_destroy(t->emu, t->proc, t->thread);
 	free(t);
 	return 0;
 }

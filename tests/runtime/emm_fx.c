@@ -8,6 +8,7 @@
 #include "sgx2emu/emm_enclave.h"
 
 #include "runtime/emm_fx.h"
+#include "runtime/emm_machine.h"
 
 /* ---- recording system-call table ---- */
 
@@ -327,14 +328,7 @@ static void emm_entry(struct encl_ctx *ctx)
 int emm_setup(void **state)
 {
 	struct emm_fx *t = calloc(1, sizeof(*t));
-	struct emu_config cfg;
-	emu_config_defaults(&cfg);
-	t->emu = emu_create(&cfg);
-	assert_non_null(t->emu);
-	t->proc = emu_proc_create(t->emu);
-	t->thread = emu_thread_create(t->proc);
-	assert_non_null(t->thread);
-	emu_thread_bind(t->thread);
+	emm_machine_create(&t->emu, &t->proc, &t->thread);
 	assert_true(setup_test_encl(t->proc, HEAP_SZ, &t->encl));
 	t->base = t->encl.encl_base;
 	assert_int_equal(t->encl.encl_size, ELRANGE);
@@ -355,10 +349,7 @@ int emm_teardown(void **state)
 {
 	struct emm_fx *t = *state;
 	encl_delete(&t->encl);
-	emu_thread_bind(NULL);
-	emu_thread_destroy(t->thread);
-	emu_proc_exit(t->proc);
-	emu_destroy(t->emu);
+	emm_machine_destroy(t->emu, t->proc, t->thread);
 	free(t);
 	return 0;
 }
