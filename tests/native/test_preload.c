@@ -149,6 +149,57 @@ static int count(const char *text, const char *needle)
 	return n;
 }
 
+/* text (r's stdout or stderr) begins with prefix; r is shown when not. */
+static void assert_starts_with(const struct result *r, const char *text, const char *prefix)
+{
+	size_t len = strlen(prefix);
+	if (strncmp(text, prefix, len))
+		show(r);
+	assert_int_equal(strncmp(text, prefix, len), 0);
+}
+
+/* text (r's stdout or stderr) ends with suffix; r is shown when not. */
+static void assert_ends_with(const struct result *r, const char *text, const char *suffix)
+{
+	size_t lt = strlen(text), ls = strlen(suffix);
+	if (lt < ls || strcmp(text + lt - ls, suffix))
+		show(r);
+	assert_true(lt >= ls);
+	assert_string_equal(text + lt - ls, suffix);
+}
+
+/* Runs argv (env as run takes it) and asserts exactly its status, stdout
+ * and stderr (printf's err_fmt with the rest). */
+static void assert_run(const char *const *env, const char *const *argv, int status, const char *out,
+		       const char *err_fmt, ...) __attribute__((format(printf, 5, 6)));
+static void assert_run(const char *const *env, const char *const *argv, int status, const char *out,
+		       const char *err_fmt, ...)
+{
+	va_list ap;
+	char *err;
+	va_start(ap, err_fmt);
+	assert_true(vasprintf(&err, err_fmt, ap) >= 0);
+	va_end(ap);
+	struct result r;
+	run(&r, env, argv);
+	assert_output(&r, status, out, err);
+	free(err);
+	result_free(&r);
+}
+
+/* Runs argv (env as run takes it): its status, and line somewhere in its
+ * stdout. */
+static void assert_run_prints(const char *const *env, const char *const *argv, int status, const char *line)
+{
+	struct result r;
+	run(&r, env, argv);
+	if (r.status != status || !strstr(r.out, line))
+		show(&r);
+	assert_int_equal(r.status, status);
+	assert_non_null(strstr(r.out, line));
+	result_free(&r);
+}
+
 /* Whether CPUID faulting can be switched on here (in a child: it would
  * stay on in this process), and the errno when it cannot. */
 static bool cpuid_faulting(int *err)
@@ -366,6 +417,14 @@ static char *expected_output(unsigned i)
 	return out;
 }
 
+/* r is scenario i's run: status 0 and exactly its lines on stdout. */
+static void assert_scenario(const struct result *r, unsigned i)
+{
+	char *out = expected_output(i);
+	assert_output(r, 0, out, NULL);
+	free(out);
+}
+
 static const char *fork_message_start = "sgx2emu: pid ";
 static const char *fork_message_end = " is a fork child: SGX is emulated only in the process that loaded the preload "
 				      "(an ancestor); exec a program to get an emulator of its own\n";
@@ -377,24 +436,18 @@ static const char mremap_message[] = "sgx2emu: mremap moving enclave memory is n
  * prefix. */
 static void assert_stderr(const struct result *r, const char *prefix, bool fork_message)
 {
-	size_t plen = strlen(prefix);
-	if (strncmp(r->err, prefix, plen))
-		show(r);
-	assert_int_equal(strncmp(r->err, prefix, plen), 0);
-	r = &(struct result){ r->status, r->out, r->err + plen };
+	assert_starts_with(r, r->err, prefix);
+	r = &(struct result){ r->status, r->out, r->err + strlen(prefix) };
 	if (!fork_message) {
 		if (*r->err)
 			show(r);
 		assert_string_equal(r->err, "");
 		return;
 	}
-	size_t len = strlen(r->err), end = strlen(fork_message_end);
-	if (strncmp(r->err, fork_message_start, strlen(fork_message_start)) || len < end ||
-	    strcmp(r->err + len - end, fork_message_end) || count(r->err, "\n") != 1)
+	assert_starts_with(r, r->err, fork_message_start);
+	assert_ends_with(r, r->err, fork_message_end);
+	if (count(r->err, "\n") != 1)
 		show(r);
-	assert_int_equal(strncmp(r->err, fork_message_start, strlen(fork_message_start)), 0);
-	assert_true(len >= end);
-	assert_string_equal(r->err + len - end, fork_message_end);
 	assert_int_equal(count(r->err, "\n"), 1);
 }
 
@@ -407,11 +460,9 @@ static void test_each_scenario(void **state)
 		struct result r;
 		const char *argv[] = { sgx2emu, "exec", "--", host, elf, expected[i].name, NULL };
 		run(&r, NULL, argv);
-		char *out = expected_output(i);
-		assert_output(&r, 0, out, NULL);
+		assert_scenario(&r, i);
 		assert_stderr(&r, strcmp(expected[i].name, "mremap") ? "" : mremap_message,
 			      !strcmp(expected[i].name, "fork"));
-		free(out);
 		result_free(&r);
 	}
 }
@@ -438,12 +489,8 @@ static void test_all_in_one_process(void **state)
 	run(&r, NULL, argv);
 	assert_output(&r, 0, all, NULL);
 	/* fork's child's message, then mremap's */
-	size_t elen = strlen(r.err), mlen = strlen(mremap_message);
-	if (elen < mlen || strcmp(r.err + elen - mlen, mremap_message))
-		show(&r);
-	assert_true(elen >= mlen);
-	assert_string_equal(r.err + elen - mlen, mremap_message);
-	r.err[elen - mlen] = '\0';
+	assert_ends_with(&r, r.err, mremap_message);
+	r.err[strlen(r.err) - strlen(mremap_message)] = '\0';
 	assert_stderr(&r, "", true);
 	free(all);
 	result_free(&r);
@@ -457,9 +504,7 @@ static void test_verbose(void **state)
 	struct result r;
 	const char *argv[] = { sgx2emu, "exec", "--verbose", "--", host, elf, "putget", NULL };
 	run(&r, NULL, argv);
-	char *out = expected_output(0);
-	assert_output(&r, 0, out, NULL);
-	free(out);
+	assert_scenario(&r, 0);
 	int err;
 	if (cpuid_faulting(&err))
 		assert_int_equal(count(r.err, "sgx2emu: CPUID faults: leaves 7 and 0x12 are emulated\n"), 1);
@@ -485,34 +530,20 @@ static void test_options(void **state)
 {
 	(void)state;
 	NEED_PRELOAD();
-	struct result r;
 	const char *epc[] = { sgx2emu, "exec", "--epc", "32M", "--", host, elf, "cpuid", NULL };
-	run(&r, NULL, epc);
-	assert_int_equal(r.status, 0);
-	assert_non_null(strstr(r.out, "cpuid: sgx2emu_cpuid leaf 0x12.2: an EPC section of 32 MiB: ok\n"));
-	result_free(&r);
+	assert_run_prints(NULL, epc, 0, "cpuid: sgx2emu_cpuid leaf 0x12.2: an EPC section of 32 MiB: ok\n");
 
 	const char *sgx1[] = { sgx2emu, "exec", "--sgx1", "--", host, elf, "cpuid", NULL };
-	run(&r, NULL, sgx1);
-	assert_int_equal(r.status, 0);
-	assert_non_null(strstr(r.out, "cpuid: sgx2emu_cpuid leaf 0x12.0: SGX1 1 SGX2 0: ok\n"));
-	result_free(&r);
+	assert_run_prints(NULL, sgx1, 0, "cpuid: sgx2emu_cpuid leaf 0x12.0: SGX1 1 SGX2 0: ok\n");
 
 	/* the pre-SGX2 driver: the SGX2 ioctls are ENODEV, and sgx_host says so */
 	const char *policy[] = { sgx2emu, "exec", "--policy=sgx1", host, elf, "restrict", NULL };
-	run(&r, NULL, policy);
-	if (r.status != 1)
-		show(&r);
-	assert_int_equal(r.status, 1);
-	assert_non_null(strstr(r.out, "restrict: RESTRICT_PERMISSIONS to R: ENODEV, count 0: MISMATCH\n"));
-	result_free(&r);
+	assert_run_prints(NULL, policy, 1, "restrict: RESTRICT_PERMISSIONS to R: ENODEV, count 0: MISMATCH\n");
 
 	const char *lps[] = { sgx2emu, "exec", "--lps", "65", "--", host, elf, "putget", NULL };
-	run(&r, NULL, lps);
-	assert_output(&r, 2, "",
-		      "sgx2emu: SGX2EMU_LPS='65': expected a number of logical processors from 2 to 64 (the last one "
-		      "is the kernel's)\n");
-	result_free(&r);
+	assert_run(NULL, lps, 2, "",
+		   "sgx2emu: SGX2EMU_LPS='65': expected a number of logical processors from 2 to 64 (the last one "
+		   "is the kernel's)\n");
 }
 
 /* A bad value in the environment stops the program before main: status 2,
@@ -542,15 +573,9 @@ static void test_bad_environment(void **state)
 		{ "SGX2EMU_CPUID=maybe", "SGX2EMU_CPUID='maybe': expected auto, require or off" },
 	};
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct result r;
 		const char *env[] = { cases[i].setting, NULL };
 		const char *argv[] = { sgx2emu, "exec", "--", host, elf, "putget", NULL };
-		run(&r, env, argv);
-		char *err;
-		assert_true(asprintf(&err, "sgx2emu: %s\n", cases[i].message) > 0);
-		assert_output(&r, 2, "", err);
-		free(err);
-		result_free(&r);
+		assert_run(env, argv, 2, "", "sgx2emu: %s\n", cases[i].message);
 	}
 }
 
@@ -561,26 +586,18 @@ static void test_cpuid_require(void **state)
 {
 	(void)state;
 	NEED_PRELOAD();
-	struct result r;
 	const char *env[] = { "SGX2EMU_CPUID=require", NULL };
 	const char *argv[] = { sgx2emu, "exec", "--", host, elf, "cpuid", NULL };
-	run(&r, env, argv);
 	int err;
-	if (cpuid_faulting(&err)) {
-		assert_int_equal(r.status, 0);
-		assert_non_null(strstr(r.out, "cpuid: CPUID instruction: leaf 7 SGX 1\n"));
-	} else {
-		char *msg;
-		assert_true(asprintf(&msg,
-				     "sgx2emu: CPUID cannot be made to fault on this machine (arch_prctl(ARCH_SET_CPUID, "
-				     "0): %s): the program's CPUID instructions report the host CPU (SGX bit %u), not the "
-				     "emulated one. The emulated leaves: `sgx2emu cpuid`, or sgx2emu_cpuid() "
-				     "(<sgx2emu/preload.h>) from the program\n",
-				     strerror(err), host_sgx_bit()) > 0);
-		assert_output(&r, 2, "", msg);
-		free(msg);
-	}
-	result_free(&r);
+	if (cpuid_faulting(&err))
+		assert_run_prints(env, argv, 0, "cpuid: CPUID instruction: leaf 7 SGX 1\n");
+	else
+		assert_run(env, argv, 2, "",
+			   "sgx2emu: CPUID cannot be made to fault on this machine (arch_prctl(ARCH_SET_CPUID, 0): %s): "
+			   "the program's CPUID instructions report the host CPU (SGX bit %u), not the emulated one. "
+			   "The emulated leaves: `sgx2emu cpuid`, or sgx2emu_cpuid() (<sgx2emu/preload.h>) from the "
+			   "program\n",
+			   strerror(err), host_sgx_bit());
 }
 
 /* exec's own errors, as env(1) reports them. */
@@ -590,64 +607,35 @@ static void test_exec_errors(void **state)
 	NEED_PRELOAD();
 	static const char usage[] = "usage: sgx2emu exec [--epc BYTES] [--policy NAME] [--lps N] [--sgx1] [--verbose] "
 				    "[--] PROGRAM [ARGS...]\n";
-	struct result r;
-	char *err;
-
 	const char *none[] = { sgx2emu, "exec", NULL };
-	run(&r, NULL, none);
-	assert_true(asprintf(&err, "sgx2emu exec: no program to run\n%s", usage) > 0);
-	assert_output(&r, 2, "", err);
-	free(err);
-	result_free(&r);
+	assert_run(NULL, none, 2, "", "sgx2emu exec: no program to run\n%s", usage);
 
 	const char *dashdash[] = { sgx2emu, "exec", "--verbose", "--", NULL };
-	run(&r, NULL, dashdash);
-	assert_true(asprintf(&err, "sgx2emu exec: no program to run\n%s", usage) > 0);
-	assert_output(&r, 2, "", err);
-	free(err);
-	result_free(&r);
+	assert_run(NULL, dashdash, 2, "", "sgx2emu exec: no program to run\n%s", usage);
 
 	const char *policy[] = { sgx2emu, "exec", "--policy", "v3", "--", host, NULL };
-	run(&r, NULL, policy);
-	assert_output(&r, 2, "",
-		      "sgx2emu exec: unknown policy 'v3' (expected one of upstream, sgx1, v1, v2, reset, "
-		      "mprotect-emodpr)\n");
-	result_free(&r);
+	assert_run(NULL, policy, 2, "",
+		   "sgx2emu exec: unknown policy 'v3' (expected one of upstream, sgx1, v1, v2, reset, "
+		   "mprotect-emodpr)\n");
 
 	const char *unknown[] = { sgx2emu, "exec", "--fast", "--", host, NULL };
-	run(&r, NULL, unknown);
-	assert_true(asprintf(&err, "sgx2emu exec: unknown option '--fast'\n%s", usage) > 0);
-	assert_output(&r, 2, "", err);
-	free(err);
-	result_free(&r);
+	assert_run(NULL, unknown, 2, "", "sgx2emu exec: unknown option '--fast'\n%s", usage);
 
 	const char *missing[] = { sgx2emu, "exec", "--epc", NULL };
-	run(&r, NULL, missing);
-	assert_true(asprintf(&err, "sgx2emu exec: --epc needs a value\n%s", usage) > 0);
-	assert_output(&r, 2, "", err);
-	free(err);
-	result_free(&r);
+	assert_run(NULL, missing, 2, "", "sgx2emu exec: --epc needs a value\n%s", usage);
 
 	const char *absent[] = { sgx2emu, "exec", "--", "/nonexistent/sgx-program", NULL };
-	run(&r, NULL, absent);
-	assert_output(&r, 127, "", "sgx2emu exec: /nonexistent/sgx-program: No such file or directory\n");
-	result_free(&r);
+	assert_run(NULL, absent, 127, "", "sgx2emu exec: /nonexistent/sgx-program: No such file or directory\n");
 
 	/* the test enclave is a static-pie ELF: no PT_INTERP, no dynamic loader */
 	const char *static_elf[] = { sgx2emu, "exec", "--", elf, NULL };
-	run(&r, NULL, static_elf);
-	assert_true(asprintf(&err, "sgx2emu exec: %s is statically linked: LD_PRELOAD cannot reach it, so it would "
-				   "run without the emulator\n", elf) > 0);
-	assert_output(&r, 126, "", err);
-	free(err);
-	result_free(&r);
+	assert_run(NULL, static_elf, 126, "",
+		   "sgx2emu exec: %s is statically linked: LD_PRELOAD cannot reach it, so it would run without the "
+		   "emulator\n",
+		   elf);
 
 	const char *dir[] = { sgx2emu, "exec", "--", build, NULL };
-	run(&r, NULL, dir);
-	assert_true(asprintf(&err, "sgx2emu exec: %s: Permission denied\n", build) > 0);
-	assert_output(&r, 126, "", err);
-	free(err);
-	result_free(&r);
+	assert_run(NULL, dir, 126, "", "sgx2emu exec: %s: Permission denied\n", build);
 }
 
 /* A copy of sgx2emu with no library next to it or in ../lib. */
@@ -666,12 +654,9 @@ static void test_library_not_found(void **state)
 		assert_int_equal(write(out, buf, (size_t)n), n);
 	close(in);
 	close(out);
-	struct result r;
 	const char *argv[] = { copy, "exec", "--", host, elf, "putget", NULL };
-	run(&r, NULL, argv);
-	assert_output(&r, 2, "",
-		      "sgx2emu exec: libsgx2emu-preload.so not found next to the sgx2emu binary or in ../lib from it\n");
-	result_free(&r);
+	assert_run(NULL, argv, 2, "",
+		   "sgx2emu exec: libsgx2emu-preload.so not found next to the sgx2emu binary or in ../lib from it\n");
 	unlink(copy);
 	rmdir(dir);
 }
@@ -691,11 +676,7 @@ static void test_ld_preload_kept(void **state)
 	assert_int_equal(r.status, 0);
 	char *tail;
 	assert_true(asprintf(&tail, "%s:libc.so.6", preload_lib) > 0);
-	size_t lo = strlen(r.out), lt = strlen(tail);
-	if (lo < lt || strcmp(r.out + lo - lt, tail))
-		show(&r);
-	assert_true(lo >= lt);
-	assert_string_equal(r.out + lo - lt, tail);
+	assert_ends_with(&r, r.out, tail);
 	free(tail);
 	result_free(&r);
 }
