@@ -230,6 +230,18 @@ static unsigned host_sgx_bit(void)
 
 /* ---- the scenarios ---- */
 
+/* restrict and emodpe begin alike (sgx_host's restrict_data_page, then a
+ * write to the page that faults in the EPCM). */
+#define RESTRICTED_WRITE_LINES \
+	"PUT_TO_ADDRESS to the data page: EEXIT: ok\n" \
+	"GET_FROM_ADDRESS from it: EEXIT: ok\n" \
+	"GET_FROM_ADDRESS from it: value 0x1122334455667788: ok\n" \
+	"RESTRICT_PERMISSIONS to R: 0, count 4096: ok\n" \
+	"RESTRICT_PERMISSIONS result 0: ok\n" \
+	"EACCEPT of the restriction: EEXIT: ok\n" \
+	"EACCEPT of the restriction: EACCEPT returned 0: ok\n" \
+	"PUT_TO_ADDRESS to it: ERESUME #14 error code 0x8007 at +0x4000: ok\n"
+
 /* Each scenario's lines without the "NAME: " prefix.  cpuid's first line is
  * the instruction's view: %u is filled in (the host's SGX bit, or 1 where
  * CPUID faults and the preload emulates it). */
@@ -271,26 +283,12 @@ static const struct {
 	  "close of the enclave fd: ok\n"
 	},
 	{ "restrict",
-	  "PUT_TO_ADDRESS to the data page: EEXIT: ok\n"
-	  "GET_FROM_ADDRESS from it: EEXIT: ok\n"
-	  "GET_FROM_ADDRESS from it: value 0x1122334455667788: ok\n"
-	  "RESTRICT_PERMISSIONS to R: 0, count 4096: ok\n"
-	  "RESTRICT_PERMISSIONS result 0: ok\n"
-	  "EACCEPT of the restriction: EEXIT: ok\n"
-	  "EACCEPT of the restriction: EACCEPT returned 0: ok\n"
-	  "PUT_TO_ADDRESS to it: ERESUME #14 error code 0x8007 at +0x4000: ok\n"
+	  RESTRICTED_WRITE_LINES
 	  "munmap of the enclave's whole range: ok\n"
 	  "close of the enclave fd: ok\n"
 	},
 	{ "emodpe",
-	  "PUT_TO_ADDRESS to the data page: EEXIT: ok\n"
-	  "GET_FROM_ADDRESS from it: EEXIT: ok\n"
-	  "GET_FROM_ADDRESS from it: value 0x1122334455667788: ok\n"
-	  "RESTRICT_PERMISSIONS to R: 0, count 4096: ok\n"
-	  "RESTRICT_PERMISSIONS result 0: ok\n"
-	  "EACCEPT of the restriction: EEXIT: ok\n"
-	  "EACCEPT of the restriction: EACCEPT returned 0: ok\n"
-	  "PUT_TO_ADDRESS to it: ERESUME #14 error code 0x8007 at +0x4000: ok\n"
+	  RESTRICTED_WRITE_LINES
 	  "EMODPE to RW on TCS #2: EEXIT: ok\n"
 	  "ERESUME of TCS #1: EEXIT: ok\n"
 	  "GET_FROM_ADDRESS from it: EEXIT: ok\n"
