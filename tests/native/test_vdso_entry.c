@@ -439,7 +439,8 @@ static void test_exception(void **state)
 /* The handler's arguments on EEXIT: the enclave's registers, RSP at the exit
  * (what the enclave put there intact), run; a 16-byte aligned call (RSP + 8)
  * with DF clear.  Its > 0 result is the next leaf (ERESUME seen by the CPU,
- * with RBX = TCS and RCX = AEP again), its <= 0 result is returned. */
+ * with RBX = TCS and RCX = AEP again, from the exit's RSP), its <= 0 result
+ * is returned. */
 static void test_handler_next_leaf(void **state)
 {
 	(void)state;
@@ -466,6 +467,8 @@ static void test_handler_next_leaf(void **state)
 
 	assert_leaf(1, SGX_ERESUME);
 	assert_aep(1);
+	/* the next leaf starts from the exit's RSP, as Linux's vDSO does */
+	assert_int_equal(cpu.seen[1].rsp, hcall[0].ursp);
 
 	assert_hcall(1, 0xd3, 0x53, 0xd4);
 	assert_int_equal(hcall[1].r8, 0x8a);

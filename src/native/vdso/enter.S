@@ -22,7 +22,8 @@
  * Then run->user_handler, if set, is called as
  * handler(rdi, rsi, rdx, rsp at the exit, r8, r9, run) on a 16-byte aligned
  * stack below the exit's RSP (what the enclave left on the untrusted stack
- * stays intact): <= 0 is returned, > 0 is the next leaf.  Without a handler
+ * stays intact): <= 0 is returned, > 0 is the next leaf, which starts from
+ * the exit's RSP again (so an enclave's untrusted stack frame survives).  Without a handler
  * the result is 0.
  *
  * RBP anchors the frame: the enclave restores it at EEXIT and an AEX's
@@ -108,11 +109,12 @@ __sgx2emu_vdso_fixup:
 	test	%rax, %rax
 	jz	.Lzero
 	mov	%rsp, %rcx		/* ursp, the 4th argument */
+	mov	%rsp, %rbx		/* kept across the call: a next leaf starts from it */
 	and	$-16, %rsp
 	sub	$8, %rsp
-	push	%rbx			/* run, the 7th: RSP is 16-byte aligned at the call */
+	pushq	ARG_RUN			/* run, the 7th: RSP is 16-byte aligned at the call */
 	call	*%rax
-	lea	SAVED_RBX, %rsp
+	mov	%rbx, %rsp		/* the exit's RSP, as Linux's vDSO restores it */
 	test	%eax, %eax
 	jle	.Lout
 	mov	%eax, %ecx		/* the next leaf */
