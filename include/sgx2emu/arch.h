@@ -67,7 +67,8 @@ enum sgx_return_code {
 
 /* x86 exception vectors an SGX leaf or an enclave access can raise */
 enum sgx_vector {
-	SGX_VEC_DE = 0, SGX_VEC_DB = 1, SGX_VEC_BP = 3, SGX_VEC_UD = 6, SGX_VEC_NM = 7, SGX_VEC_GP = 13,
+	SGX_VEC_DE = 0, SGX_VEC_DB = 1, SGX_VEC_BP = 3, SGX_VEC_UD = 6, SGX_VEC_NM = 7, SGX_VEC_NP = 11,
+	SGX_VEC_SS = 12, SGX_VEC_GP = 13,
 	SGX_VEC_PF = 14, SGX_VEC_MF = 16, SGX_VEC_AC = 17, SGX_VEC_XM = 19,
 	SGX_VEC_NONE = 0xff,
 };

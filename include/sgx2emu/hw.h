@@ -126,10 +126,13 @@ bool hw_pt_next(const struct hw_pagetable *pt, uint64_t *la, uint64_t end);
  * the last call?  It does not flush any TLB (ptep_test_and_clear_young). */
 bool hw_pt_test_and_clear_young(struct hw_pagetable *pt, uint64_t la);
 bool hw_pt_young(const struct hw_pagetable *pt, uint64_t la);
-/* Called after every hw_pt_map, hw_pt_protect and hw_pt_unmap of la, on the
- * thread that made the change (with whatever locks it holds): how native
- * execution keeps the host MMU in step with the model's page tables.  One
- * notifier per table; NULL fn removes it.  Costs a load when none is set. */
+/* Called after every hw_pt_map, hw_pt_protect and hw_pt_unmap of la, and
+ * after hw_pt_test_and_clear_young cleared a set accessed bit, on the thread
+ * that made the change (with whatever locks it holds): how native execution
+ * keeps the host MMU in step with the model's page tables (a host mapping
+ * must fault again for the next access to set A).  One notifier per table;
+ * NULL fn removes it, keeping ctx for a call already under way.  Costs a
+ * load when none is set. */
 typedef void (*hw_pt_notify_fn)(void *ctx, uint64_t la);
 void hw_pt_set_notifier(struct hw_pagetable *pt, hw_pt_notify_fn fn, void *ctx);
 

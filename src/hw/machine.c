@@ -80,7 +80,15 @@ struct hw_machine *hw_machine_create(const struct hw_config *cfg_in)
 	m->next_version = 1;
 	pthread_mutex_init(&m->lock, NULL);
 
-	m->epc_fd = memfd_create("sgx2emu-epc", MFD_CLOEXEC);
+	/* MFD_EXEC: native execution maps EPC frames executable, which
+	 * vm.memfd_noexec would refuse for a memfd created without it; kernels
+	 * before 6.3 do not know the flag (EINVAL) and need none */
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010u
+#endif
+	m->epc_fd = memfd_create("sgx2emu-epc", MFD_CLOEXEC | MFD_EXEC);
+	if (m->epc_fd < 0 && errno == EINVAL)
+		m->epc_fd = memfd_create("sgx2emu-epc", MFD_CLOEXEC);
 	if (m->epc_fd < 0 || ftruncate(m->epc_fd, (off_t)cfg.epc_bytes) < 0)
 		goto fail;
 	m->epc = mmap(NULL, cfg.epc_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, m->epc_fd, 0);

@@ -30,9 +30,13 @@ struct hw_pagetable {
 	void *notify_ctx;
 };
 
+/* Setting: the context before the function.  Removing clears only the
+ * function, so a concurrent change that already loaded it still finds its
+ * context (the caller keeps that alive until no change can be running). */
 void hw_pt_set_notifier(struct hw_pagetable *pt, hw_pt_notify_fn fn, void *ctx)
 {
-	pt->notify_ctx = ctx;
+	if (fn)
+		pt->notify_ctx = ctx;
 	atomic_store(&pt->notify, fn);
 }
 
@@ -201,7 +205,10 @@ bool hw_pt_test_and_clear_young(struct hw_pagetable *pt, uint64_t la)
 	if (!slot || !(atomic_load_explicit(slot, memory_order_relaxed) & PTE_A))
 		return false;
 	uint64_t old = atomic_fetch_and_explicit(slot, ~PTE_A, memory_order_relaxed);
-	return (old & (PTE_P | PTE_A)) == (PTE_P | PTE_A);
+	bool young = (old & (PTE_P | PTE_A)) == (PTE_P | PTE_A);
+	if (young)
+		pt_notify(pt, la & SGX_PAGE_MASK);   /* a host mapping must fault again to set A */
+	return young;
 }
 
 bool hw_pt_young(const struct hw_pagetable *pt, uint64_t la)

@@ -59,7 +59,14 @@ static void on_ipi(void *ctx, struct hw_lp *lp)
 	if (!tid)
 		return;   /* no host thread has run enclave code on it natively */
 	NATIVE_COUNT(n, ipi_signals);
-	syscall(SYS_tgkill, getpid(), tid, n->cfg.ipi_signal);
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	si.si_signo = n->cfg.ipi_signal;
+	si.si_code = SI_QUEUE;
+	si.si_pid = getpid();
+	si.si_uid = getuid();
+	si.si_value.sival_int = NATIVE_IPI_COOKIE;
+	syscall(SYS_rt_tgsigqueueinfo, getpid(), tid, n->cfg.ipi_signal, &si);
 }
 
 /* trap.c tells which thread runs an LP, so IPIs find it. */

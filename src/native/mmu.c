@@ -127,16 +127,21 @@ static void revoke_run(struct emu_native *n, uint64_t la, uint64_t pages)
 	atomic_fetch_add_explicit(&n->st.pages_revoked, pages, memory_order_relaxed);
 }
 
+/*
+ * The generation moves on every call, mapped page or not: a fill that asked
+ * the model before this change must ask again, even if it has not mapped
+ * the page yet (it would map the rights from before the change).
+ */
 void native_revoke_page_locked(struct emu_native *n, uint64_t la)
 {
 	la &= SGX_PAGE_MASK;
+	atomic_fetch_add(&n->gen, 1);
 	struct native_encl *e = native_encl_at(n, la);
 	if (!e || !e->mapped)
 		return;
 	uint64_t i = page_index(e, la);
 	if (!is_mapped(e, i))
 		return;
-	atomic_fetch_add(&n->gen, 1);
 	revoke_run(n, la, 1);
 	e->mapped[i / 8] &= (uint8_t)~(1u << (i % 8));
 }

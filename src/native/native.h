@@ -62,6 +62,9 @@ struct native_encl {                  /* an ELRANGE that has been entered native
 
 /* ---- sigchain.c ---- */
 #define NATIVE_NR_SIGNALS 6             /* SIGILL SIGSEGV SIGBUS SIGFPE SIGTRAP + the IPI signal */
+/* si_value of the IPI signals this layer queues (core.c), so the program's
+ * own use of the same signal is told apart and passed on */
+#define NATIVE_IPI_COOKIE 0x53475832    /* "SGX2" */
 
 struct emu_native {
 	struct emu_proc *proc;
@@ -79,6 +82,11 @@ struct emu_native {
 	int signals[NATIVE_NR_SIGNALS];
 	struct sigaction program[NATIVE_NR_SIGNALS];
 	struct sigaction installed[NATIVE_NR_SIGNALS];   /* what was there before create */
+	/* every other signal whose handler the program set through
+	 * emu_native_sigaction, or had when native mode began: its action,
+	 * with native_on_foreign_signal installed in front of a handler */
+	struct sigaction foreign[NSIG];
+	bool foreign_wrapped[NSIG];
 	/* counters (relaxed atomics) */
 	struct {
 		atomic_uint_fast64_t enclu_traps, enclu_by_leaf[SGX_ENCLU_LEAF_COUNT], page_faults,
@@ -112,11 +120,14 @@ void native_altstack_ensure(struct emu_native *n);        /* this thread has a b
 
 /* trap.c */
 void native_on_signal(int sig, siginfo_t *si, void *uc);
+void native_on_foreign_signal(int sig, siginfo_t *si, void *uc);
 
 /* sigchain.c */
 int native_signal_index(const struct emu_native *n, int sig);   /* -1 if not one of ours */
 int native_signals_install(struct emu_native *n);               /* 0 or -errno */
 void native_signals_restore(struct emu_native *n);
+/* The program's action for sig: one of ours or a foreign one. */
+struct sigaction *native_program_action(struct emu_native *n, int sig);
 /* Pass a signal on as the kernel would deliver it to the program's handler:
  * call it (SA_SIGINFO or not, with its sa_mask), or for SIG_DFL take the
  * default action (re-raise with the default disposition), SIG_IGN: nothing. */

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "native.h"
@@ -34,6 +35,7 @@
 /* Per host thread: the enclave its LP is in, as this layer last saw it. */
 struct native_tls {
 	struct native_encl *encl;    /* NULL outside enclave mode */
+	sigset_t program_mask;       /* the thread's signal mask outside enclave mode */
 	bool have_gsbase;
 	uint64_t host_gsbase;        /* GS base of the thread outside the enclave (read once:
 				      * nothing in the host changes it, glibc uses FS) */
@@ -45,7 +47,10 @@ static const int gregs_of[16] = {
 	REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
 };
 
-#define ARITH_FLAGS (HW_RFLAGS_CF | HW_RFLAGS_PF | HW_RFLAGS_AF | HW_RFLAGS_ZF | HW_RFLAGS_SF | HW_RFLAGS_OF)
+/* What the model decides of RFLAGS: the arithmetic flags, DF and AC (an
+ * ERESUME restores the enclave's from the SSA). */
+#define MODEL_FLAGS (HW_RFLAGS_CF | HW_RFLAGS_PF | HW_RFLAGS_AF | HW_RFLAGS_ZF | HW_RFLAGS_SF | HW_RFLAGS_OF | \
+		     0x400ull /* DF */ | 0x40000ull /* AC */)
 
 void native_regs_from_uc(struct hw_regs *r, const ucontext_t *uc)
 {
@@ -56,8 +61,8 @@ void native_regs_from_uc(struct hw_regs *r, const ucontext_t *uc)
 	r->rflags = (uint64_t)uc->uc_mcontext.gregs[REG_EFL];
 }
 
-/* The arithmetic flags come from the model; the system flags (TF, IF, ...)
- * stay the host's. */
+/* The flags of MODEL_FLAGS come from the model; the system flags (TF,
+ * IF, ...) stay the host's. */
 void native_regs_to_uc(ucontext_t *uc, const struct hw_regs *r)
 {
 	const uint64_t *gpr = &r->rax;
@@ -65,7 +70,7 @@ void native_regs_to_uc(ucontext_t *uc, const struct hw_regs *r)
 		uc->uc_mcontext.gregs[gregs_of[i]] = (greg_t)gpr[i];
 	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)r->rip;
 	uint64_t efl = (uint64_t)uc->uc_mcontext.gregs[REG_EFL];
-	uc->uc_mcontext.gregs[REG_EFL] = (greg_t)((efl & ~ARITH_FLAGS) | (r->rflags & ARITH_FLAGS));
+	uc->uc_mcontext.gregs[REG_EFL] = (greg_t)((efl & ~MODEL_FLAGS) | (r->rflags & MODEL_FLAGS));
 }
 
 static uint64_t host_gsbase(void)
@@ -89,11 +94,15 @@ static void set_gsbase(uint64_t v)
 
 /*
  * Bring the host in step with the LP's mode after a leaf, an access or an
- * AEX.  Entering: the enclave's mappings may be made from now on, GS base is
- * the enclave's (TCS.OGSBASGX; FS stays the host's, which glibc owns:
- * docs/native.md).  Leaving: the last thread out takes the mappings away.
+ * AEX; uc is the context the thread returns to.  Entering: the enclave's
+ * mappings may be made from now on, GS base is the enclave's (TCS.OGSBASGX;
+ * FS stays the host's, which glibc owns: docs/native.md), and the signals
+ * this layer needs are unblocked while enclave code runs (a thread that
+ * blocks its IPI signal would hang every shootdown; one that blocks SIGSEGV
+ * would die at its first fill).  Leaving: the last thread out takes the
+ * mappings away, and the program's mask comes back.
  */
-static void sync_mode(struct emu_native *n, struct hw_lp *lp)
+static void sync_mode(struct emu_native *n, struct hw_lp *lp, ucontext_t *uc)
 {
 	bool inside = hw_lp_in_enclave(lp);
 	if (inside && !tls.encl) {
@@ -106,6 +115,9 @@ static void sync_mode(struct emu_native *n, struct hw_lp *lp)
 		native_note_lp_thread(lp);
 		set_gsbase(hw_lp_regs(lp)->gsbase);
 		tls.encl = e;
+		tls.program_mask = uc->uc_sigmask;
+		for (int i = 0; i < NATIVE_NR_SIGNALS; i++)
+			sigdelset(&uc->uc_sigmask, n->signals[i]);
 		/* The first fetch is certain: fill its TLB entry now instead of
 		 * taking its fault (nothing if the model grants nothing there). */
 		native_map(n, lp, hw_lp_regs(lp)->rip);
@@ -113,6 +125,7 @@ static void sync_mode(struct emu_native *n, struct hw_lp *lp)
 		native_leave(n, tls.encl);
 		set_gsbase(host_gsbase());
 		tls.encl = NULL;
+		uc->uc_sigmask = tls.program_mask;
 	}
 }
 
@@ -122,22 +135,35 @@ static int signal_of_vector(uint8_t vector)
 	case SGX_VEC_DE: case SGX_VEC_MF: case SGX_VEC_XM: return SIGFPE;
 	case SGX_VEC_DB: case SGX_VEC_BP: return SIGTRAP;
 	case SGX_VEC_UD: return SIGILL;
-	case SGX_VEC_AC: return SIGBUS;
+	case SGX_VEC_AC: case SGX_VEC_NP: case SGX_VEC_SS: return SIGBUS;
 	default: return SIGSEGV;
 	}
 }
 
+static int si_code_of(uint8_t vector, uint32_t error_code, int sig)
+{
+	if (vector == SGX_VEC_PF)
+		return error_code & SGX_PFEC_P ? SEGV_ACCERR : SEGV_MAPERR;
+	if (vector == SGX_VEC_DB)
+		return TRAP_TRACE;
+	if (sig == SIGSEGV || sig == SIGBUS || vector == SGX_VEC_BP)
+		return SI_KERNEL;
+	return sig == SIGILL ? ILL_ILLOPN : sig == SIGFPE ? FPE_INTDIV : 0;
+}
+
 /*
  * An exception the kernel does not fix: the vDSO's fixup if the AEP is its
- * ENCLU (Linux's fixup_vdso_exception), else the signal Linux would send.
- * uc already holds the registers to report with (the AEX's synthetic state,
- * or the state at a faulting EENTER/ERESUME).
+ * ENCLU (Linux's fixup_vdso_exception), else the signal Linux would send;
+ * #DB and #BP are always signals, as in Linux.  uc already holds the
+ * registers to report with (the AEX's synthetic state, or the state at a
+ * faulting EENTER/ERESUME).
  */
 static void report(struct emu_native *n, ucontext_t *uc, struct sgx_result r)
 {
 	NATIVE_COUNT(n, exceptions_reported);
 	greg_t *g = uc->uc_mcontext.gregs;
-	if ((uint64_t)g[REG_RIP] == n->vdso.enclu) {
+	bool debug = r.vector == SGX_VEC_DB || r.vector == SGX_VEC_BP;
+	if ((uint64_t)g[REG_RIP] == n->vdso.enclu && !debug) {
 		g[REG_RIP] = (greg_t)n->vdso.fixup;
 		g[REG_RDI] = r.vector;
 		g[REG_RSI] = r.error_code;
@@ -148,10 +174,11 @@ static void report(struct emu_native *n, ucontext_t *uc, struct sgx_result r)
 	siginfo_t si;
 	memset(&si, 0, sizeof(si));
 	si.si_signo = sig;
-	si.si_code = r.vector == SGX_VEC_PF ? (r.error_code & SGX_PFEC_P ? SEGV_ACCERR : SEGV_MAPERR) :
-		     sig == SIGSEGV ? SI_KERNEL : sig == SIGILL ? ILL_ILLOPN : sig == SIGFPE ? FPE_INTDIV :
-		     sig == SIGTRAP ? TRAP_BRKPT : BUS_ADRALN;
-	si.si_addr = (void *)(uintptr_t)(r.vector == SGX_VEC_PF ? r.address : 0);
+	si.si_code = si_code_of(r.vector, r.error_code, sig);
+	/* the address of the fault for #PF, of the instruction (the AEP) for
+	 * #UD, #DE and their kind */
+	si.si_addr = (void *)(uintptr_t)(r.vector == SGX_VEC_PF ? r.address :
+					 sig == SIGILL || sig == SIGFPE ? (uint64_t)g[REG_RIP] : 0);
 	g[REG_TRAPNO] = r.vector;
 	g[REG_ERR] = r.error_code;
 	g[REG_CR2] = (greg_t)r.address;
@@ -167,7 +194,7 @@ static void after_aex(struct emu_native *n, struct emu_thread *t, ucontext_t *uc
 {
 	struct hw_lp *lp = emu_thread_lp(t);
 	NATIVE_COUNT(n, aex);
-	sync_mode(n, lp);
+	sync_mode(n, lp, uc);
 	native_regs_to_uc(uc, hw_lp_regs(lp));
 	bool fixed = r.vector == SGX_VEC_NONE ||
 		     (driver && r.vector == SGX_VEC_PF &&
@@ -233,7 +260,7 @@ static void enclu_trap(struct emu_native *n, siginfo_t *si, ucontext_t *uc)
 	}
 	if (inside && leaf != SGX_EEXIT)
 		regs->rip = enclu_ip + 3;
-	sync_mode(n, lp);
+	sync_mode(n, lp, uc);
 	native_regs_to_uc(uc, regs);
 }
 
@@ -281,6 +308,25 @@ static void enclave_exception(struct emu_native *n, int sig, siginfo_t *si, ucon
 	after_aex(n, t, uc, r, false);
 }
 
+static bool in_enclave_code(const ucontext_t *uc)
+{
+	return tls.encl && (uint64_t)uc->uc_mcontext.gregs[REG_RIP] - tls.encl->base < tls.encl->size;
+}
+
+/* A signal for the program while this thread runs enclave code: the
+ * interrupt's AEX first, as hardware takes it before the OS sees the event. */
+static void foreign_interrupt(struct emu_native *n, ucontext_t *uc)
+{
+	if (!in_enclave_code(uc))
+		return;
+	struct emu_thread *t = emu_current_thread();
+	struct hw_lp *lp = emu_thread_lp(t);
+	native_regs_from_uc(hw_lp_regs(lp), uc);
+	struct sgx_result r = hw_lp_interrupt(lp);
+	if (r.aex)
+		after_aex(n, t, uc, r, false);
+}
+
 /* The IPI signal: an interrupt for an LP running enclave code is its AEX. */
 static void ipi_taken(struct emu_native *n, ucontext_t *uc)
 {
@@ -288,8 +334,7 @@ static void ipi_taken(struct emu_native *n, ucontext_t *uc)
 	if (!t || !tls.encl)
 		return;
 	struct hw_lp *lp = emu_thread_lp(t);
-	uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
-	if (!hw_lp_interrupt_pending(lp) || rip - tls.encl->base >= tls.encl->size)
+	if (!hw_lp_interrupt_pending(lp) || !in_enclave_code(uc))
 		return;   /* taken already, or at the thread's next ENCLU or fault */
 	native_regs_from_uc(hw_lp_regs(lp), uc);
 	struct sgx_result r = hw_lp_interrupt(lp);
@@ -297,10 +342,20 @@ static void ipi_taken(struct emu_native *n, ucontext_t *uc)
 		after_aex(n, t, uc, r, false);
 }
 
-static bool at_enclu(const ucontext_t *uc)
+/*
+ * Is the instruction at RIP an ENCLU?  Read without touching the page
+ * (process_vm_readv): another thread may have taken the mapping away since
+ * the #UD, and a fault here, with SIGSEGV blocked, would kill the process.
+ * *readable false: it could not be read; returning re-executes it, and its
+ * fetch faults and is filled like any other.
+ */
+static bool at_enclu(const ucontext_t *uc, bool *readable)
 {
-	const uint8_t *ip = (const uint8_t *)(uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-	return ip[0] == 0x0f && ip[1] == 0x01 && ip[2] == 0xd7;
+	uint8_t ip[3];
+	struct iovec local = { ip, sizeof(ip) };
+	struct iovec remote = { (void *)(uintptr_t)uc->uc_mcontext.gregs[REG_RIP], sizeof(ip) };
+	*readable = process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)sizeof(ip);
+	return *readable && ip[0] == 0x0f && ip[1] == 0x01 && ip[2] == 0xd7;
 }
 
 /* A host access to a page of an ELRANGE outside enclave mode. */
@@ -317,24 +372,53 @@ static void say_host_access(struct emu_native *n, siginfo_t *si)
 			"(docs/native.md)\n", (unsigned long long)la);
 }
 
+/* An IPI this layer sent (core.c): queued with its cookie by this process. */
+static bool is_our_ipi(const struct emu_native *n, int sig, const siginfo_t *si)
+{
+	return sig == n->cfg.ipi_signal && si->si_code == SI_QUEUE && si->si_pid == getpid() &&
+	       si->si_value.sival_int == NATIVE_IPI_COOKIE;
+}
+
 void native_on_signal(int sig, siginfo_t *si, void *ucv)
 {
 	ucontext_t *uc = ucv;
 	struct emu_native *n = atomic_load(&native_self);
 	int saved_errno = errno;
+	bool readable = true;
 	if (!n) {
 		signal(sig, SIG_DFL);
 		raise(sig);
-	} else if (sig == n->cfg.ipi_signal && si->si_code == SI_TKILL && si->si_pid == getpid()) {
+	} else if (is_our_ipi(n, sig, si)) {
 		ipi_taken(n, uc);
-	} else if (sig == SIGILL && at_enclu(uc)) {
+	} else if (sig == SIGILL && si->si_code > 0 && at_enclu(uc, &readable)) {
 		enclu_trap(n, si, uc);
-	} else if (tls.encl && sig != n->cfg.ipi_signal &&
-		   (uint64_t)uc->uc_mcontext.gregs[REG_RIP] - tls.encl->base < tls.encl->size) {
+	} else if (!readable && in_enclave_code(uc)) {
+		/* the code page went while the #UD was on its way: fetch again */
+	} else if (in_enclave_code(uc) && sig != n->cfg.ipi_signal && si->si_code > 0) {
 		enclave_exception(n, sig, si, uc);
 	} else {
 		if (sig == SIGSEGV)
 			say_host_access(n, si);
+		foreign_interrupt(n, uc);
+		native_forward(n, sig, si, uc);
+	}
+	errno = saved_errno;
+}
+
+/*
+ * Any other signal the program handles (emu_native_sigaction installs this
+ * in front of its handler): if it arrives while enclave code runs, the CPU
+ * would take the interrupt as an AEX before the OS delivers anything, so the
+ * handler runs on the AEX's synthetic state (RIP = AEP, the untrusted stack,
+ * outside enclave mode) and may even siglongjmp out, as on Linux.
+ */
+void native_on_foreign_signal(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	struct emu_native *n = atomic_load(&native_self);
+	int saved_errno = errno;
+	if (n) {
+		foreign_interrupt(n, uc);
 		native_forward(n, sig, si, uc);
 	}
 	errno = saved_errno;

@@ -112,8 +112,6 @@ static void init(void)
 		die("cannot create the emulated process", errno);
 	struct emu_native_config ncfg;
 	emu_native_config_defaults(&ncfg);
-	int sigs[6] = { SIGILL, SIGSEGV, SIGBUS, SIGFPE, SIGTRAP, ncfg.ipi_signal };
-	memcpy(preload.signals, sigs, sizeof(sigs));
 	preload.native = emu_native_create(preload.proc, &ncfg);
 	if (!preload.native)
 		die(errno == EBUSY ? "native execution already exists in this process (is the program linked with "
@@ -140,13 +138,6 @@ struct emu_native *preload_native(void)
 	return atomic_load(&ready);
 }
 
-bool preload_is_native_signal(int sig)
-{
-	for (unsigned i = 0; i < 6; i++)
-		if (preload.signals[i] == sig)
-			return true;
-	return false;
-}
 
 __attribute__((constructor)) static void preload_constructor(void)
 {

@@ -56,7 +56,6 @@ struct preload_state {
 	struct emu *emu;
 	struct emu_proc *proc;
 	struct emu_native *native;
-	int signals[6];                 /* the native layer's: SIGILL SIGSEGV SIGBUS SIGFPE SIGTRAP, IPI */
 	bool forked;                    /* this process is a fork child of the one that has the model */
 };
 extern struct preload_state preload;
@@ -67,7 +66,6 @@ extern struct preload_state preload;
 bool preload_init(void);
 /* The model when it exists (never initialises): NULL before the constructor. */
 struct emu_native *preload_native(void);
-bool preload_is_native_signal(int sig);
 /* One line "sgx2emu: ..." on stderr when SGX2EMU_VERBOSE=1 (write(2), no stdio). */
 void preload_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Always (errors): the same format. */

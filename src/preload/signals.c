@@ -2,12 +2,14 @@
  * What the native layer owns process-wide: the handlers of SIGILL, SIGSEGV,
  * SIGBUS, SIGFPE, SIGTRAP and its IPI signal, and the vDSO.
  *
- * sigaction/signal for those signals set and read the program's handler as
- * the native layer keeps it (emu_native_sigaction): the program's handler
- * still gets every such signal not caused by emulated enclave code, and the
- * native layer's handler stays installed.  (SIGSEGV goes to cpuid.c while
- * the CPUID hook is in front of the program's handler.)  Other signals, and
- * every signal before the model exists, are libc's.
+ * sigaction/signal set and read the program's handler as the native layer
+ * keeps it (emu_native_sigaction), for every signal: for those six the
+ * program's handler still gets every such signal not caused by emulated
+ * enclave code, and the native layer's handler stays installed; any other
+ * handler gets the native layer's wrapper in front, which takes the
+ * interrupt's AEX first when the signal arrives in enclave code.  (SIGSEGV
+ * goes to cpuid.c while the CPUID hook is in front of the program's
+ * handler.)  Before the model exists every signal is libc's.
  *
  * getauxval(AT_SYSINFO_EHDR) is the native layer's vDSO image, which has
  * __vdso_sgx_enter_enclave and forwards clock_gettime & co. to the kernel's
@@ -37,7 +39,7 @@ static int program_sigaction(struct emu_native *n, int sig, const struct sigacti
 int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	struct emu_native *n = preload_native();
-	if (!n || preload.forked || !preload_is_native_signal(sig))
+	if (!n || preload.forked)
 		return REAL(sigaction)(sig, act, old);
 	return program_sigaction(n, sig, act, old);
 }
@@ -49,7 +51,7 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 __sighandler_t signal(int sig, __sighandler_t handler)
 {
 	struct emu_native *n = preload_native();
-	if (!n || preload.forked || !preload_is_native_signal(sig))
+	if (!n || preload.forked)
 		return REAL(signal)(sig, handler);
 	if (handler == SIG_ERR) {
 		errno = EINVAL;

@@ -8,6 +8,8 @@
  *
  * The enclave is tests/common/mini_encl.h's, 128 KiB.
  */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -232,16 +234,58 @@ static void write_to_read_only_pte_is_reported(void **state)
 	assert_exception(t, SGX_VEC_PF, SGX_PFEC_U | SGX_PFEC_W | SGX_PFEC_P, t->e.base + DATA);
 }
 
-static void ud2_and_int3_are_reported(void **state)
+/* The program's SIGTRAP handler: where it ran, with what. */
+static struct {
+	int calls, si_code;
+	uint64_t rip, trapno;
+	bool in_enclave;
+} trap_seen;
+static struct emu_thread *trap_thread;
+
+static void on_sigtrap(int sig, siginfo_t *si, void *ucv)
+{
+	(void)sig;
+	ucontext_t *uc = ucv;
+	trap_seen.calls++;
+	trap_seen.si_code = si->si_code;
+	trap_seen.rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+	trap_seen.trapno = (uint64_t)uc->uc_mcontext.gregs[REG_TRAPNO];
+	trap_seen.in_enclave = hw_lp_in_enclave(emu_thread_lp(trap_thread));
+}
+
+/*
+ * #UD is reported through the vDSO; #BP is a SIGTRAP, as Linux delivers it,
+ * at the AEP on the AEX's state, and returning from the handler ERESUMEs
+ * the enclave after the int3.
+ */
+static void exceptions_ud_bp_gp(void **state)
 {
 	struct nt *t = *state;
 	nt_start(t);
 	assert_int_equal(call(t, MINI_UD2, 0, 0, NULL), 0);
 	assert_exception(t, SGX_VEC_UD, 0, 0);
+
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sigtrap;
+	sa.sa_flags = SA_SIGINFO;
+	assert_int_equal(emu_native_sigaction(t->n, SIGTRAP, &sa, &old), 0);
+	memset(&trap_seen, 0, sizeof(trap_seen));
+	trap_thread = t->thread;
 	assert_int_equal(call(t, MINI_INT3, 0, 0, NULL), 0);
-	assert_exception(t, SGX_VEC_BP, 0, 0);
-	/* the AEXs used both SSA frames (CSSA = NSSA): EENTER itself is #GP,
-	 * reported with the leaf that faulted */
+	assert_eexit(t);
+	assert_int_equal(trap_seen.calls, 1);
+	assert_int_equal(trap_seen.si_code, SI_KERNEL);
+	assert_int_equal(trap_seen.trapno, SGX_VEC_BP);
+	assert_int_equal(trap_seen.rip, (uint64_t)(uintptr_t)emu_elf_lookup(emu_native_vdso_image(t->n),
+									     "__sgx2emu_vdso_enclu"));
+	assert_false(trap_seen.in_enclave);
+	assert_int_equal(emu_native_sigaction(t->n, SIGTRAP, &old, NULL), 0);
+
+	/* a second reported #UD uses the last SSA frame (CSSA = NSSA): EENTER
+	 * itself is #GP, reported with the leaf that faulted */
+	assert_int_equal(call(t, MINI_UD2, 0, 0, NULL), 0);
+	assert_exception(t, SGX_VEC_UD, 0, 0);
 	assert_int_equal(call(t, MINI_EXIT, 0, 0, NULL), 0);
 	assert_int_equal(t->run.function, SGX_EENTER);
 	assert_int_equal(t->run.exception_vector, SGX_VEC_GP);
@@ -350,6 +394,8 @@ struct spinner {
 	struct nt *t;
 	volatile uint64_t flag, running;   /* adjacent: the enclave gets &flag */
 	int ret;
+	bool block_all;                    /* enter with every signal blocked but SIGILL (the ENCLU
+					    * itself traps: a blocked SIGILL kills, docs/preload.md) */
 	struct sgx_enclave_run run;
 };
 
@@ -357,21 +403,35 @@ static void *spin_thread(void *p)
 {
 	struct spinner *s = p;
 	s->run.tcs = s->t->e.base;
+	if (s->block_all) {
+		sigset_t all;
+		sigfillset(&all);
+		sigdelset(&all, SIGILL);
+		pthread_sigmask(SIG_BLOCK, &all, NULL);
+	}
 	s->ret = mini_enter(s->t->enter, MINI_SPIN, 0, 0, SGX_EENTER, (unsigned long)(uintptr_t)&s->flag, 0, &s->run);
 	return NULL;
 }
 
-/* An ETRACK shootdown while another thread runs enclave code: the IPI
- * reaches it as a signal, its AEX lets the ioctl finish, ERESUME goes on. */
-static void ipi_interrupts_enclave_code(void **state)
+static void skip_under_tsan(void)
 {
-	struct nt *t = *state;
 	if (NATIVE_UNDER_TSAN) {
-		print_message("[     SKIP ] TSan defers the IPI signal while enclave code runs (common/native_tsan.h)\n");
+		print_message("[     SKIP ] TSan defers asynchronous signals while enclave code runs "
+			      "(common/native_tsan.h)\n");
 		skip();
 	}
+}
+
+/* An ETRACK shootdown while another thread runs enclave code: the IPI
+ * reaches it as a signal, its AEX lets the ioctl finish, ERESUME goes on.
+ * block_all: that thread blocks every signal, which must not matter (its
+ * mask is the program's again only outside enclave mode). */
+static void shootdown_while_spinning(void **state, bool block_all)
+{
+	struct nt *t = *state;
+	skip_under_tsan();
 	nt_start(t);
-	struct spinner s = { .t = t };
+	struct spinner s = { .t = t, .block_all = block_all };
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, spin_thread, &s), 0);
 	while (!s.running)
@@ -391,6 +451,121 @@ static void ipi_interrupts_enclave_code(void **state)
 	assert_int_equal(s.run.exception_vector, 0);
 }
 
+static void ipi_interrupts_enclave_code(void **state)
+{
+	shootdown_while_spinning(state, false);
+}
+
+static void ipi_reaches_a_thread_that_blocks_signals(void **state)
+{
+	shootdown_while_spinning(state, true);
+}
+
+/* A signal of the program's arriving in enclave code: the handler runs on
+ * the AEX's state (RIP = AEP, outside enclave mode), then ERESUME goes on. */
+static struct {
+	volatile int calls;
+	uint64_t rip;
+	bool in_enclave;
+	struct emu_thread *thread;
+} usr1_seen;
+
+static void on_sigusr1(int sig, siginfo_t *si, void *ucv)
+{
+	(void)sig, (void)si;
+	ucontext_t *uc = ucv;
+	usr1_seen.rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+	usr1_seen.in_enclave = hw_lp_in_enclave(emu_thread_lp(emu_current_thread()));
+	usr1_seen.calls++;
+}
+
+static void program_signal_in_enclave_code(void **state)
+{
+	struct nt *t = *state;
+	skip_under_tsan();
+	nt_start(t);
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sigusr1;
+	sa.sa_flags = SA_SIGINFO;
+	assert_int_equal(emu_native_sigaction(t->n, SIGUSR1, &sa, &old), 0);
+	memset(&usr1_seen, 0, sizeof(usr1_seen));
+	struct spinner s = { .t = t };
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, spin_thread, &s), 0);
+	while (!s.running)
+		sched_yield();
+	uint64_t aex_before = stats(t).aex;
+	pthread_kill(th, SIGUSR1);
+	while (!usr1_seen.calls)
+		sched_yield();
+	s.flag = 1;
+	pthread_join(th, NULL);
+	assert_int_equal(usr1_seen.calls, 1);
+	assert_int_equal(usr1_seen.rip, (uint64_t)(uintptr_t)emu_elf_lookup(emu_native_vdso_image(t->n),
+									    "__sgx2emu_vdso_enclu"));
+	assert_false(usr1_seen.in_enclave);
+	assert_true(stats(t).aex > aex_before);
+	assert_int_equal(s.ret, 0);
+	assert_int_equal(s.run.function, SGX_EEXIT);
+	assert_int_equal(emu_native_sigaction(t->n, SIGUSR1, &old, NULL), 0);
+}
+
+/* The program's own use of the IPI signal reaches its handler. */
+static volatile int rt_calls;
+static void on_rt(int sig)
+{
+	(void)sig;
+	rt_calls++;
+}
+
+static void program_use_of_the_ipi_signal(void **state)
+{
+	struct nt *t = *state;
+	nt_start(t);
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_rt;
+	assert_int_equal(emu_native_sigaction(t->n, SIGRTMAX - 2, &sa, &old), 0);
+	rt_calls = 0;
+	raise(SIGRTMAX - 2);
+	pthread_kill(pthread_self(), SIGRTMAX - 2);
+	assert_int_equal(rt_calls, 2);
+	assert_int_equal(stats(t).forwarded, 2);
+	assert_int_equal(emu_native_sigaction(t->n, SIGRTMAX - 2, &old, NULL), 0);
+	assert_int_equal(emu_native_sigaction(t->n, SIGKILL, &sa, NULL), -1);
+	assert_int_equal(errno, EINVAL);
+}
+
+/* A handler of the program's enters the enclave (the SDK's exception path
+ * does): it runs with the program's mask, not with this layer's. */
+static struct nt *handler_nt;
+static int handler_function;
+
+static void enter_from_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig, (void)si, (void)uc;
+	handler_function = call(handler_nt, MINI_EXIT, 0, 0, NULL) == 0 ? (int)handler_nt->run.function : -1;
+	siglongjmp(probe_env, 1);
+}
+
+static void handler_enters_the_enclave(void **state)
+{
+	struct nt *t = *state;
+	nt_start(t);
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = enter_from_handler;
+	sa.sa_flags = SA_SIGINFO;
+	assert_int_equal(emu_native_sigaction(t->n, SIGSEGV, &sa, &old), 0);
+	handler_nt = t;
+	handler_function = 0;
+	if (!sigsetjmp(probe_env, 1))
+		(void)*(volatile uint64_t *)(uintptr_t)(t->e.base + DATA);   /* outside enclave mode: faults */
+	assert_int_equal(emu_native_sigaction(t->n, SIGSEGV, &old, NULL), 0);
+	assert_int_equal(handler_function, SGX_EEXIT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -398,10 +573,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(eaccept_on_a_hole_eaugs, nt_setup, nt_teardown),
 		cmocka_unit_test_setup_teardown(write_to_pending_page_is_reported, nt_setup, nt_teardown),
 		cmocka_unit_test_setup_teardown(write_to_read_only_pte_is_reported, nt_setup, nt_teardown),
-		cmocka_unit_test_setup_teardown(ud2_and_int3_are_reported, nt_setup, nt_teardown),
+		cmocka_unit_test_setup_teardown(exceptions_ud_bp_gp, nt_setup, nt_teardown),
 		cmocka_unit_test_setup_teardown(ereport_and_egetkey, nt_setup, nt_teardown),
 		cmocka_unit_test_setup_teardown(eacceptcopy_and_emodpe, nt_setup, nt_teardown),
 		cmocka_unit_test_setup_teardown(ipi_interrupts_enclave_code, nt_setup, nt_teardown),
+		cmocka_unit_test_setup_teardown(ipi_reaches_a_thread_that_blocks_signals, nt_setup, nt_teardown),
+		cmocka_unit_test_setup_teardown(program_signal_in_enclave_code, nt_setup, nt_teardown),
+		cmocka_unit_test_setup_teardown(program_use_of_the_ipi_signal, nt_setup, nt_teardown),
+		cmocka_unit_test_setup_teardown(handler_enters_the_enclave, nt_setup, nt_teardown),
 	};
 	return cmocka_run_group_tests_name("native core", tests, NULL, NULL);
 }
