@@ -142,24 +142,39 @@ __asm__(".section .rodata\n"
 	"	ret\n");
 extern const uint8_t mini_encl_code_start[], mini_encl_code_end[];
 
-void mini_encl_build(struct efx *f, struct efx_encl *e, uint64_t size)
+static void add_tcs(struct efx *f, struct efx_encl *e, uint64_t offset, uint64_t ossa)
 {
-	assert_int_equal(efx_encl_create(f, e, size, SGX_ATTR_MODE64BIT | SGX_ATTR_DEBUG), 0);
 	static struct sgx_tcs tcs;
 	memset(&tcs, 0, sizeof(tcs));
 	tcs.oentry = MINI_CODE;
-	tcs.ossa = MINI_SSA;
+	tcs.ossa = ossa;
 	tcs.nssa = 2;
+	assert_int_equal(efx_encl_add(f, e, offset, 4096, SGX_SECINFO_PT(SGX_PT_TCS), &tcs, true), 0);
+}
+
+void mini_encl_build_with(struct efx *f, struct efx_encl *e, uint64_t size, uint64_t tcs2)
+{
+	assert_int_equal(efx_encl_create(f, e, size, SGX_ATTR_MODE64BIT | SGX_ATTR_DEBUG), 0);
 	static uint8_t code[4096] __attribute__((aligned(4096)));
 	assert_true(mini_encl_code_end - mini_encl_code_start <= (long)sizeof(code));
 	memcpy(code, mini_encl_code_start, (size_t)(mini_encl_code_end - mini_encl_code_start));
-	const uint64_t reg = SGX_SECINFO_PT(SGX_PT_REG);
-	assert_int_equal(efx_encl_add(f, e, 0, 4096, SGX_SECINFO_PT(SGX_PT_TCS), &tcs, true), 0);
+	const uint64_t reg = SGX_SECINFO_PT(SGX_PT_REG), rw = reg | SGX_SECINFO_R | SGX_SECINFO_W;
+	add_tcs(f, e, 0, MINI_SSA);
 	assert_int_equal(efx_encl_add(f, e, MINI_CODE, 4096, reg | SGX_SECINFO_R | SGX_SECINFO_X, code, true), 0);
-	assert_int_equal(efx_encl_add(f, e, MINI_DATA, MINI_HOLE - MINI_DATA, reg | SGX_SECINFO_R | SGX_SECINFO_W,
-				      NULL, true), 0);
+	assert_int_equal(efx_encl_add(f, e, MINI_DATA, MINI_HOLE - MINI_DATA, rw, NULL, true), 0);
+	if (tcs2) {
+		add_tcs(f, e, tcs2, tcs2 + 0x1000);
+		assert_int_equal(efx_encl_add(f, e, tcs2 + 0x1000, 0x2000, rw, NULL, true), 0);
+	}
 	assert_int_equal(efx_encl_init(f, e), 0);
 	assert_ptr_not_equal(efx_encl_map(f, e, 0, 4096, PROT_READ | PROT_WRITE), MAP_FAILED);
 	assert_ptr_not_equal(efx_encl_map(f, e, MINI_CODE, 4096, PROT_READ | PROT_EXEC), MAP_FAILED);
 	assert_ptr_not_equal(efx_encl_map(f, e, MINI_DATA, MINI_HOLE - MINI_DATA, PROT_READ | PROT_WRITE), MAP_FAILED);
+	if (tcs2)
+		assert_ptr_not_equal(efx_encl_map(f, e, tcs2, 0x3000, PROT_READ | PROT_WRITE), MAP_FAILED);
+}
+
+void mini_encl_build(struct efx *f, struct efx_encl *e, uint64_t size)
+{
+	mini_encl_build_with(f, e, size, 0);
 }

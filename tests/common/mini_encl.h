@@ -52,6 +52,9 @@ uint64_t mini_compute_host(uint64_t rounds, uint64_t *buf, uint64_t mask);
 /* Build, EINIT and map (TCS RW, code RX, data and SSA RW) an enclave of size
  * bytes (a power of two >= 128 KiB) in f's process; asserts on failure. */
 void mini_encl_build(struct efx *f, struct efx_encl *e, uint64_t size);
+/* The same with a second TCS at offset tcs2 (in the holes), its two SSA
+ * frames in the pages after it: for a second thread in the enclave. */
+void mini_encl_build_with(struct efx *f, struct efx_encl *e, uint64_t size, uint64_t tcs2);
 
 /* Calls fn like __vdso_sgx_enter_enclave(rdi, rsi, rdx, function, r8, r9, run)
  * and keeps RBX, RBP and R12-R15 for the C caller: an AEX whose exception is
