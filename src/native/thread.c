@@ -89,20 +89,27 @@ struct emu_thread *native_thread(struct emu_native *n)
 
 /*
  * Make sure this thread has a signal stack of at least cfg.altstack_size
- * (one of its own that big is kept).  Called from the ENCLU handler before
- * the thread first enters an enclave, i.e. while it is still on its own
- * stack, where sigaltstack may be changed.  Failure leaves things as they
- * were: signals then land on the current stack (reported once).
+ * (one of its own that big is kept).  Called from the ENCLU handler each
+ * time the thread enters an enclave from outside, i.e. while it is still on
+ * its own stack, where sigaltstack may be changed; a program that disabled
+ * or shrank it since gets ours back.  Failure leaves things as they were:
+ * signals then land on the current stack.
  */
 void native_altstack_ensure(struct emu_native *n)
 {
 	stack_t cur;
-	if (thread_state.altstack || sigaltstack(NULL, &cur))
+	if (sigaltstack(NULL, &cur))
 		return;
 	if (!(cur.ss_flags & SS_DISABLE) && cur.ss_size >= n->cfg.altstack_size)
-		return;
+		return;   /* the thread's own (or ours, still in place) */
 	if (cur.ss_flags & SS_ONSTACK)
 		return;
+	if (thread_state.altstack) {
+		/* the program changed it since: ours goes back */
+		stack_t ss = { .ss_sp = thread_state.altstack, .ss_size = thread_state.altstack_size };
+		sigaltstack(&ss, NULL);
+		return;
+	}
 	size_t size = (n->cfg.altstack_size + SGX_PAGE_SIZE - 1) & SGX_PAGE_MASK;
 	char *p = mmap(NULL, size + SGX_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
