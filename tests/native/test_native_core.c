@@ -15,7 +15,7 @@
 #include <signal.h>
 #include <string.h>
 
-#include "common/mini_encl.h"
+#include "common/native_fx.h"
 #include "common/native_tsan.h"
 #include "sgx2emu/native.h"
 
@@ -23,74 +23,19 @@
 #define DATA MINI_DATA
 #define HOLE MINI_HOLE
 
-struct nt {
-	struct efx *f;
-	struct efx_encl e;
-	struct emu_thread *thread;
-	struct emu_native *n;
-	vdso_sgx_enter_enclave_t enter;
-	struct sgx_enclave_run run;
-	struct emu_native_stats base;   /* after the warm-up entry */
-};
-
 static int nt_setup(void **state)
 {
-	struct nt *t = calloc(1, sizeof(*t));
-	struct emu_config cfg;
-	emu_config_defaults(&cfg);
-	cfg.hw.epc_bytes = 1024 * 4096;
-	cfg.hw.nr_lps = 8;
-	t->f = efx_new(&cfg);
-	mini_encl_build(t->f, &t->e, ENCL_SIZE);
-	t->thread = emu_thread_create(t->f->proc);
-	assert_non_null(t->thread);
-	emu_thread_bind(t->thread);
-	t->run.tcs = t->e.base;
-	*state = t;
+	*state = nfx_new(ENCL_SIZE, 0);
 	return 0;
 }
 
 static int nt_teardown(void **state)
 {
-	struct nt *t = *state;
-	emu_native_destroy(t->n);
-	emu_thread_bind(NULL);
-	emu_thread_destroy(t->thread);
-	efx_encl_destroy(t->f, &t->e);
-	efx_free(t->f);
-	free(t);
+	nfx_free(*state);
 	return 0;
 }
 
-static int call(struct nt *t, enum mini_op op, uint64_t rsi, uint64_t rdx, void *r8)
-{
-	memset(&t->run, 0, sizeof(t->run));
-	t->run.tcs = t->e.base;
-	return mini_enter(t->enter, op, rsi, rdx, SGX_EENTER, (unsigned long)(uintptr_t)r8, 0, &t->run);
-}
-
-/*
- * cmocka puts its own fault handlers in place around every test and
- * fixture, so native mode starts inside the test body.  Then one entry
- * that only exits, so the TCS, SSA and code PTEs exist (as in Linux, each
- * first touch is a fault the driver fixes: EENTER's #PF on the TCS and SSA
- * retried, the code fetch an AEX) and the tests count only their own path.
- */
-static void nt_start(struct nt *t)
-{
-	t->n = emu_native_create(t->f->proc, NULL);
-	assert_non_null(t->n);
-	t->enter = emu_native_vdso_enter(t->n);
-	assert_non_null(t->enter);
-	assert_int_equal(call(t, MINI_EXIT, 0, 0, NULL), 0);
-	assert_int_equal(t->run.function, SGX_EEXIT);
-	emu_native_stats(t->n, &t->base);
-	assert_int_equal(t->base.enclu_by_leaf[SGX_EENTER], 3);   /* #PF on TCS, #PF on SSA, entered */
-	assert_int_equal(t->base.aex, 1);                         /* the code page's PTE */
-	assert_int_equal(t->base.aex_fixed, 1);
-}
-
-static void assert_eexit(struct nt *t)
+static void assert_eexit(struct nfx *t)
 {
 	assert_int_equal(t->run.function, SGX_EEXIT);
 	assert_int_equal(t->run.exception_vector, 0);
@@ -98,24 +43,12 @@ static void assert_eexit(struct nt *t)
 	assert_int_equal(t->run.exception_addr, 0);
 }
 
-static void assert_exception(struct nt *t, unsigned vector, unsigned ec, uint64_t addr)
+static void assert_exception(struct nfx *t, unsigned vector, unsigned ec, uint64_t addr)
 {
 	assert_int_equal(t->run.function, SGX_ERESUME);
 	assert_int_equal(t->run.exception_vector, vector);
 	assert_int_equal(t->run.exception_error_code, ec);
 	assert_int_equal(t->run.exception_addr, addr);
-}
-
-/* Counters since the warm-up entry. */
-static struct emu_native_stats stats(struct nt *t)
-{
-	struct emu_native_stats s;
-	emu_native_stats(t->n, &s);
-	const uint64_t *b = (const uint64_t *)&t->base;
-	uint64_t *v = (uint64_t *)&s;
-	for (size_t i = 0; i < sizeof(s) / sizeof(uint64_t); i++)
-		v[i] -= b[i];
-	return s;
 }
 
 /* ---- host access probe: a SIGSEGV handler of "the program" ---- */
@@ -131,13 +64,10 @@ static void probe_handler(int sig, siginfo_t *si, void *uc)
 
 /* Does a host read of addr fault?  Through the program's handler, which
  * native mode must call for a fault it does not own. */
-static bool host_read_faults(struct nt *t, uint64_t addr)
+static bool host_read_faults(struct nfx *t, uint64_t addr)
 {
-	struct sigaction sa, old;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = probe_handler;
-	sa.sa_flags = SA_SIGINFO;
-	assert_int_equal(emu_native_sigaction(t->n, SIGSEGV, &sa, &old), 0);
+	struct sigaction old;
+	nfx_handle(t, SIGSEGV, probe_handler, &old);
 	probe_signo = 0;
 	bool faulted;
 	if (sigsetjmp(probe_env, 1)) {
@@ -154,15 +84,15 @@ static bool host_read_faults(struct nt *t, uint64_t addr)
 
 static void store_load_round_trip(void **state)
 {
-	struct nt *t = *state;
-	nt_start(t);
+	struct nfx *t = *state;
+	nfx_start(t);
 	uint64_t out = 0;
-	assert_int_equal(call(t, MINI_STORE, 0x1122334455667788ull, t->e.base + DATA + 0x40, NULL), 0);
+	assert_int_equal(nfx_call(t, MINI_STORE, 0x1122334455667788ull, t->e.base + DATA + 0x40, NULL), 0);
 	assert_eexit(t);
-	assert_int_equal(call(t, MINI_LOAD, 0, t->e.base + DATA + 0x40, &out), 0);
+	assert_int_equal(nfx_call(t, MINI_LOAD, 0, t->e.base + DATA + 0x40, &out), 0);
 	assert_eexit(t);
 	assert_int_equal(out, 0x1122334455667788ull);
-	struct emu_native_stats s = stats(t);
+	struct emu_native_stats s = nfx_stats(t);
 	/* STORE: code mapped, the data page's first touch an AEX (no PTE yet)
 	 * that takes the code mapping with it, ERESUME, code and data mapped.
 	 * LOAD: code and data mapped.  Every mapping goes at EEXIT. */
@@ -179,20 +109,20 @@ static void store_load_round_trip(void **state)
 	/* outside enclave mode the host has no access to EPC */
 	assert_true(host_read_faults(t, t->e.base + DATA));
 	assert_int_equal(probe_signo, SIGSEGV);
-	assert_int_equal(stats(t).forwarded, 1);
+	assert_int_equal(nfx_stats(t).forwarded, 1);
 }
 
 static void eaccept_on_a_hole_eaugs(void **state)
 {
-	struct nt *t = *state;
-	nt_start(t);
+	struct nfx *t = *state;
+	nfx_start(t);
 	assert_ptr_not_equal(efx_encl_map(t->f, &t->e, HOLE, 4096, PROT_READ | PROT_WRITE), MAP_FAILED);
 	uint64_t ret = 99;
 	uint64_t flags = SGX_SECINFO_PT(SGX_PT_REG) | SGX_SECINFO_R | SGX_SECINFO_W | SGX_SECINFO_PENDING;
-	assert_int_equal(call(t, MINI_EACCEPT, flags, t->e.base + HOLE, &ret), 0);
+	assert_int_equal(nfx_call(t, MINI_EACCEPT, flags, t->e.base + HOLE, &ret), 0);
 	assert_eexit(t);
 	assert_int_equal(ret, 0);
-	struct emu_native_stats s = stats(t);
+	struct emu_native_stats s = nfx_stats(t);
 	/* Two AEXs, each retried through ERESUME: the store of the SECINFO
 	 * (the data page had no PTE yet), then EACCEPT on the hole, which the
 	 * driver EAUGed; EACCEPT ran twice */
@@ -201,21 +131,21 @@ static void eaccept_on_a_hole_eaugs(void **state)
 	assert_int_equal(s.enclu_by_leaf[SGX_ERESUME], 2);
 	assert_int_equal(s.enclu_by_leaf[SGX_EACCEPT], 2);
 	uint64_t out = 0;
-	assert_int_equal(call(t, MINI_STORE, 42, t->e.base + HOLE + 8, NULL), 0);
+	assert_int_equal(nfx_call(t, MINI_STORE, 42, t->e.base + HOLE + 8, NULL), 0);
 	assert_eexit(t);
-	assert_int_equal(call(t, MINI_LOAD, 0, t->e.base + HOLE + 8, &out), 0);
+	assert_int_equal(nfx_call(t, MINI_LOAD, 0, t->e.base + HOLE + 8, &out), 0);
 	assert_int_equal(out, 42);
 }
 
 static void write_to_pending_page_is_reported(void **state)
 {
-	struct nt *t = *state;
-	nt_start(t);
+	struct nfx *t = *state;
+	nfx_start(t);
 	assert_ptr_not_equal(efx_encl_map(t->f, &t->e, HOLE, 4096, PROT_READ | PROT_WRITE), MAP_FAILED);
-	assert_int_equal(call(t, MINI_STORE, 1, t->e.base + HOLE + 0x10, NULL), 0);
+	assert_int_equal(nfx_call(t, MINI_STORE, 1, t->e.base + HOLE + 0x10, NULL), 0);
 	/* EAUGed by the first fault, still PENDING at the retry: EPCM #PF */
 	assert_exception(t, SGX_VEC_PF, SGX_PFEC_SGX | SGX_PFEC_U | SGX_PFEC_W | SGX_PFEC_P, t->e.base + HOLE);
-	struct emu_native_stats s = stats(t);
+	struct emu_native_stats s = nfx_stats(t);
 	assert_int_equal(s.aex, 2);
 	assert_int_equal(s.aex_fixed, 1);
 	assert_int_equal(s.exceptions_reported, 1);
@@ -223,14 +153,14 @@ static void write_to_pending_page_is_reported(void **state)
 
 static void write_to_read_only_pte_is_reported(void **state)
 {
-	struct nt *t = *state;
-	nt_start(t);
+	struct nfx *t = *state;
+	nfx_start(t);
 	assert_int_equal(emu_mprotect(t->f->proc, efx_ptr(t->e.base + DATA), 4096, PROT_READ), 0);
 	uint64_t out = 7;
-	assert_int_equal(call(t, MINI_LOAD, 0, t->e.base + DATA, &out), 0);
+	assert_int_equal(nfx_call(t, MINI_LOAD, 0, t->e.base + DATA, &out), 0);
 	assert_eexit(t);
 	assert_int_equal(out, 0);
-	assert_int_equal(call(t, MINI_STORE, 1, t->e.base + DATA + 8, NULL), 0);
+	assert_int_equal(nfx_call(t, MINI_STORE, 1, t->e.base + DATA + 8, NULL), 0);
 	assert_exception(t, SGX_VEC_PF, SGX_PFEC_U | SGX_PFEC_W | SGX_PFEC_P, t->e.base + DATA);
 }
 
@@ -260,19 +190,16 @@ static void on_sigtrap(int sig, siginfo_t *si, void *ucv)
  */
 static void exceptions_ud_bp_gp(void **state)
 {
-	struct nt *t = *state;
-	nt_start(t);
-	assert_int_equal(call(t, MINI_UD2, 0, 0, NULL), 0);
+	struct nfx *t = *state;
+	nfx_start(t);
+	assert_int_equal(nfx_call(t, MINI_UD2, 0, 0, NULL), 0);
 	assert_exception(t, SGX_VEC_UD, 0, 0);
 
-	struct sigaction sa, old;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_sigtrap;
-	sa.sa_flags = SA_SIGINFO;
-	assert_int_equal(emu_native_sigaction(t->n, SIGTRAP, &sa, &old), 0);
+	struct sigaction old;
+	nfx_handle(t, SIGTRAP, on_sigtrap, &old);
 	memset(&trap_seen, 0, sizeof(trap_seen));
 	trap_thread = t->thread;
-	assert_int_equal(call(t, MINI_INT3, 0, 0, NULL), 0);
+	assert_int_equal(nfx_call(t, MINI_INT3, 0, 0, NULL), 0);
 	assert_eexit(t);
 	assert_int_equal(trap_seen.calls, 1);
 	assert_int_equal(trap_seen.si_code, SI_KERNEL);
@@ -284,9 +211,9 @@ static void exceptions_ud_bp_gp(void **state)
 
 	/* a second reported #UD uses the last SSA frame (CSSA = NSSA): EENTER
 	 * itself is #GP, reported with the leaf that faulted */
-	assert_int_equal(call(t, MINI_UD2, 0, 0, NULL), 0);
+	assert_int_equal(nfx_call(t, MINI_UD2, 0, 0, NULL), 0);
 	assert_exception(t, SGX_VEC_UD, 0, 0);
-	assert_int_equal(call(t, MINI_EXIT, 0, 0, NULL), 0);
+	assert_int_equal(nfx_call(t, MINI_EXIT, 0, 0, NULL), 0);
 	assert_int_equal(t->run.function, SGX_EENTER);
 	assert_int_equal(t->run.exception_vector, SGX_VEC_GP);
 	assert_int_equal(t->run.exception_error_code, 0);
@@ -294,7 +221,7 @@ static void exceptions_ud_bp_gp(void **state)
 }
 
 /* MINI_ENCLU: RAX after the leaf (read back through MINI_LOAD). */
-static uint64_t raw_enclu(struct nt *t, uint32_t leaf, uint64_t rbx, uint64_t rcx, uint64_t rdx)
+static uint64_t raw_enclu(struct nfx *t, uint32_t leaf, uint64_t rbx, uint64_t rcx, uint64_t rdx)
 {
 	struct sgx_enclave_run *run = &t->run;
 	memset(run, 0, sizeof(*run));
@@ -302,21 +229,21 @@ static uint64_t raw_enclu(struct nt *t, uint32_t leaf, uint64_t rbx, uint64_t rc
 	assert_int_equal(mini_enter(t->enter, MINI_ENCLU, leaf, rbx, SGX_EENTER, rcx, rdx, run), 0);
 	assert_eexit(t);
 	uint64_t rax = 99;
-	assert_int_equal(call(t, MINI_LOAD, 0, t->e.base + MINI_RESULT, &rax), 0);
+	assert_int_equal(nfx_call(t, MINI_LOAD, 0, t->e.base + MINI_RESULT, &rax), 0);
 	return rax;
 }
 
 /* Copies size bytes of enclave memory at la out, through MINI_LOAD. */
-static void encl_read(struct nt *t, uint64_t la, void *buf, size_t size)
+static void encl_read(struct nfx *t, uint64_t la, void *buf, size_t size)
 {
 	for (size_t i = 0; i < size; i += 8) {
 		uint64_t v;
-		assert_int_equal(call(t, MINI_LOAD, 0, la + i, &v), 0);
+		assert_int_equal(nfx_call(t, MINI_LOAD, 0, la + i, &v), 0);
 		memcpy((uint8_t *)buf + i, &v, 8);
 	}
 }
 
-static const struct sgx_secs *secs_of(struct nt *t)
+static const struct sgx_secs *secs_of(struct nfx *t)
 {
 	struct hw_machine *m = emu_machine(t->f->emu);
 	for (uint32_t f = 0; f < hw_epc_frames(m); f++) {
@@ -331,8 +258,8 @@ static const struct sgx_secs *secs_of(struct nt *t)
 /* EREPORT and EGETKEY from native code: the report names this enclave. */
 static void ereport_and_egetkey(void **state)
 {
-	struct nt *t = *state;
-	nt_start(t);
+	struct nfx *t = *state;
+	nfx_start(t);
 	uint64_t targetinfo = t->e.base + MINI_DATA + 0x1000, reportdata = t->e.base + MINI_DATA + 0x1400;
 	uint64_t report = t->e.base + MINI_DATA + 0x2000;
 	assert_int_equal(raw_enclu(t, SGX_EREPORT, targetinfo, reportdata, report), 0);
@@ -344,7 +271,7 @@ static void ereport_and_egetkey(void **state)
 	assert_int_equal(r.body.attributes.flags, SGX_ATTR_INIT | SGX_ATTR_MODE64BIT | SGX_ATTR_DEBUG);
 
 	uint64_t keyreq = t->e.base + MINI_DATA + 0x3000, key = t->e.base + MINI_DATA + 0x3200;
-	assert_int_equal(call(t, MINI_STORE, SGX_KEY_SEAL | (uint64_t)SGX_KEYPOLICY_MRENCLAVE << 16, keyreq, NULL), 0);
+	assert_int_equal(nfx_call(t, MINI_STORE, SGX_KEY_SEAL | (uint64_t)SGX_KEYPOLICY_MRENCLAVE << 16, keyreq, NULL), 0);
 	assert_int_equal(raw_enclu(t, SGX_EGETKEY, keyreq, key, 0), 0);
 	uint8_t k1[16], k2[16], zero[16] = { 0 };
 	encl_read(t, key, k1, 16);
@@ -353,35 +280,35 @@ static void ereport_and_egetkey(void **state)
 	encl_read(t, key, k2, 16);
 	assert_memory_equal(k1, k2, 16);
 	/* a bad key name is the leaf's error code, with ZF */
-	assert_int_equal(call(t, MINI_STORE, 9, keyreq, NULL), 0);
+	assert_int_equal(nfx_call(t, MINI_STORE, 9, keyreq, NULL), 0);
 	assert_int_equal(raw_enclu(t, SGX_EGETKEY, keyreq, key, 0), SGX_INVALID_KEYNAME);
-	assert_int_equal(stats(t).enclu_by_leaf[SGX_EGETKEY], 3);
+	assert_int_equal(nfx_stats(t).enclu_by_leaf[SGX_EGETKEY], 3);
 	/* the TARGETINFO and REPORT pages had no PTE yet: two AEXs, each
 	 * retried through ERESUME */
-	assert_int_equal(stats(t).enclu_by_leaf[SGX_EREPORT], 3);
+	assert_int_equal(nfx_stats(t).enclu_by_leaf[SGX_EREPORT], 3);
 }
 
 /* EACCEPTCOPY into a page EAUGed by a fault, and EMODPE from native code. */
 static void eacceptcopy_and_emodpe(void **state)
 {
-	struct nt *t = *state;
-	nt_start(t);
+	struct nfx *t = *state;
+	nfx_start(t);
 	assert_ptr_not_equal(efx_encl_map(t->f, &t->e, HOLE, 4096, PROT_READ | PROT_WRITE | PROT_EXEC), MAP_FAILED);
 	/* the store EAUGs the page (first AEX) and faults on it, pending */
-	assert_int_equal(call(t, MINI_STORE, 1, t->e.base + HOLE, NULL), 0);
+	assert_int_equal(nfx_call(t, MINI_STORE, 1, t->e.base + HOLE, NULL), 0);
 	assert_exception(t, SGX_VEC_PF, SGX_PFEC_SGX | SGX_PFEC_U | SGX_PFEC_W | SGX_PFEC_P, t->e.base + HOLE);
 	uint64_t src = t->e.base + MINI_DATA + 0x4000, secinfo = t->e.base + MINI_DATA + 0x5000;
-	assert_int_equal(call(t, MINI_STORE, 0xfeedface, src + 0x18, NULL), 0);
-	assert_int_equal(call(t, MINI_STORE, SGX_SECINFO_PT(SGX_PT_REG) | SGX_SECINFO_R | SGX_SECINFO_W, secinfo,
+	assert_int_equal(nfx_call(t, MINI_STORE, 0xfeedface, src + 0x18, NULL), 0);
+	assert_int_equal(nfx_call(t, MINI_STORE, SGX_SECINFO_PT(SGX_PT_REG) | SGX_SECINFO_R | SGX_SECINFO_W, secinfo,
 			      NULL), 0);
 	assert_int_equal(raw_enclu(t, SGX_EACCEPTCOPY, secinfo, t->e.base + HOLE, src), 0);
 	uint64_t v = 0;
-	assert_int_equal(call(t, MINI_LOAD, 0, t->e.base + HOLE + 0x18, &v), 0);
+	assert_int_equal(nfx_call(t, MINI_LOAD, 0, t->e.base + HOLE + 0x18, &v), 0);
 	assert_eexit(t);
 	assert_int_equal(v, 0xfeedface);
 	/* EMODPE adds X; the page's EPCM then says RWX */
 	uint64_t ret = 99;
-	assert_int_equal(call(t, MINI_EMODPE, SGX_SECINFO_PT(SGX_PT_REG) | SGX_SECINFO_X, t->e.base + HOLE, &ret), 0);
+	assert_int_equal(nfx_call(t, MINI_EMODPE, SGX_SECINFO_PT(SGX_PT_REG) | SGX_SECINFO_X, t->e.base + HOLE, &ret), 0);
 	assert_eexit(t);
 	assert_int_equal(ret, SGX_EMODPE);   /* EMODPE leaves RAX alone: it has no error code */
 	char text[256];
@@ -391,7 +318,7 @@ static void eacceptcopy_and_emodpe(void **state)
 }
 
 struct spinner {
-	struct nt *t;
+	struct nfx *t;
 	volatile uint64_t flag, running;   /* adjacent: the enclave gets &flag */
 	int ret;
 	bool block_all;                    /* enter with every signal blocked but SIGILL (the ENCLU
@@ -428,9 +355,9 @@ static void skip_under_tsan(void)
  * mask is the program's again only outside enclave mode). */
 static void shootdown_while_spinning(void **state, bool block_all)
 {
-	struct nt *t = *state;
+	struct nfx *t = *state;
 	skip_under_tsan();
-	nt_start(t);
+	nfx_start(t);
 	struct spinner s = { .t = t, .block_all = block_all };
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, spin_thread, &s), 0);
@@ -440,7 +367,7 @@ static void shootdown_while_spinning(void **state, bool block_all)
 	assert_int_equal(emu_ioctl(t->f->proc, t->e.fd, SGX_IOC_ENCLAVE_RESTRICT_PERMISSIONS, &rp), 0);
 	assert_int_equal(rp.result, 0);
 	assert_int_equal(rp.count, 4096);
-	struct emu_native_stats st = stats(t);
+	struct emu_native_stats st = nfx_stats(t);
 	assert_true(st.ipi_signals >= 1);
 	assert_true(st.aex >= 1);
 	assert_int_equal(st.aex, st.aex_fixed);
@@ -481,21 +408,18 @@ static void on_sigusr1(int sig, siginfo_t *si, void *ucv)
 
 static void program_signal_in_enclave_code(void **state)
 {
-	struct nt *t = *state;
+	struct nfx *t = *state;
 	skip_under_tsan();
-	nt_start(t);
-	struct sigaction sa, old;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_sigusr1;
-	sa.sa_flags = SA_SIGINFO;
-	assert_int_equal(emu_native_sigaction(t->n, SIGUSR1, &sa, &old), 0);
+	nfx_start(t);
+	struct sigaction old;
+	nfx_handle(t, SIGUSR1, on_sigusr1, &old);
 	memset(&usr1_seen, 0, sizeof(usr1_seen));
 	struct spinner s = { .t = t };
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, spin_thread, &s), 0);
 	while (!s.running)
 		sched_yield();
-	uint64_t aex_before = stats(t).aex;
+	uint64_t aex_before = nfx_stats(t).aex;
 	pthread_kill(th, SIGUSR1);
 	while (!usr1_seen.calls)
 		sched_yield();
@@ -505,7 +429,7 @@ static void program_signal_in_enclave_code(void **state)
 	assert_int_equal(usr1_seen.rip, (uint64_t)(uintptr_t)emu_elf_lookup(emu_native_vdso_image(t->n),
 									    "__sgx2emu_vdso_enclu"));
 	assert_false(usr1_seen.in_enclave);
-	assert_true(stats(t).aex > aex_before);
+	assert_true(nfx_stats(t).aex > aex_before);
 	assert_int_equal(s.ret, 0);
 	assert_int_equal(s.run.function, SGX_EEXIT);
 	assert_int_equal(emu_native_sigaction(t->n, SIGUSR1, &old, NULL), 0);
@@ -521,8 +445,8 @@ static void on_rt(int sig)
 
 static void program_use_of_the_ipi_signal(void **state)
 {
-	struct nt *t = *state;
-	nt_start(t);
+	struct nfx *t = *state;
+	nfx_start(t);
 	struct sigaction sa, old;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_rt;
@@ -531,7 +455,7 @@ static void program_use_of_the_ipi_signal(void **state)
 	raise(SIGRTMAX - 2);
 	pthread_kill(pthread_self(), SIGRTMAX - 2);
 	assert_int_equal(rt_calls, 2);
-	assert_int_equal(stats(t).forwarded, 2);
+	assert_int_equal(nfx_stats(t).forwarded, 2);
 	assert_int_equal(emu_native_sigaction(t->n, SIGRTMAX - 2, &old, NULL), 0);
 	assert_int_equal(emu_native_sigaction(t->n, SIGKILL, &sa, NULL), -1);
 	assert_int_equal(errno, EINVAL);
@@ -539,25 +463,22 @@ static void program_use_of_the_ipi_signal(void **state)
 
 /* A handler of the program's enters the enclave (the SDK's exception path
  * does): it runs with the program's mask, not with this layer's. */
-static struct nt *handler_nt;
+static struct nfx *handler_nt;
 static int handler_function;
 
 static void enter_from_handler(int sig, siginfo_t *si, void *uc)
 {
 	(void)sig, (void)si, (void)uc;
-	handler_function = call(handler_nt, MINI_EXIT, 0, 0, NULL) == 0 ? (int)handler_nt->run.function : -1;
+	handler_function = nfx_call(handler_nt, MINI_EXIT, 0, 0, NULL) == 0 ? (int)handler_nt->run.function : -1;
 	siglongjmp(probe_env, 1);
 }
 
 static void handler_enters_the_enclave(void **state)
 {
-	struct nt *t = *state;
-	nt_start(t);
-	struct sigaction sa, old;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = enter_from_handler;
-	sa.sa_flags = SA_SIGINFO;
-	assert_int_equal(emu_native_sigaction(t->n, SIGSEGV, &sa, &old), 0);
+	struct nfx *t = *state;
+	nfx_start(t);
+	struct sigaction old;
+	nfx_handle(t, SIGSEGV, enter_from_handler, &old);
 	handler_nt = t;
 	handler_function = 0;
 	if (!sigsetjmp(probe_env, 1))

@@ -17,7 +17,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "common/mini_encl.h"
+#include "common/native_fx.h"
 #include "common/native_tsan.h"
 #include "sgx2emu/native.h"
 
@@ -26,12 +26,7 @@
 #define PAGE (MINI_DATA + 0x3000)
 
 static struct {
-	struct efx *f;
-	struct efx_encl e;
-	struct emu_thread *thread;
-	struct emu_native *n;
-	vdso_sgx_enter_enclave_t enter;
-	struct sgx_enclave_run run;
+	struct nfx *t;
 	_Atomic uint64_t armed;            /* the page whose next fill is interrupted */
 	int how;                           /* 1: mprotect, 2: EMODPR from another thread */
 	_Atomic int emodpr_go;
@@ -61,7 +56,7 @@ void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 /* The EPCM entry of la no longer has W (EMODPR ran). */
 static bool epcm_restricted(uint64_t la)
 {
-	struct hw_machine *m = emu_machine(rx.f->emu);
+	struct hw_machine *m = emu_machine(rx.t->f->emu);
 	for (uint32_t f = 0; f < hw_epc_frames(m); f++) {
 		struct hw_epcm_entry e;
 		if (hw_epcm_read(m, f, &e) && e.valid && e.enclave_address == la)
@@ -82,7 +77,7 @@ unsigned __wrap_hw_lp_rights(struct hw_lp *lp, uint64_t la, uint32_t *frame)
 		rx.armed = 0;
 		rx.watched = page;
 		if (rx.how == 1) {
-			emu_mprotect(rx.f->proc, efx_ptr(page), SGX_PAGE_SIZE, PROT_READ);
+			emu_mprotect(rx.t->f->proc, efx_ptr(page), SGX_PAGE_SIZE, PROT_READ);
 		} else {
 			/* until the EPCM says R, not until the ioctl returns: its
 			 * ETRACK waits for this very LP, which is in enclave mode
@@ -102,7 +97,7 @@ static void *emodpr_thread(void *p)
 		sched_yield();
 	struct sgx_enclave_restrict_permissions rp = { .offset = PAGE, .length = SGX_PAGE_SIZE,
 						       .permissions = SGX_SECINFO_R };
-	emu_ioctl(rx.f->proc, rx.e.fd, SGX_IOC_ENCLAVE_RESTRICT_PERMISSIONS, &rp);
+	emu_ioctl(rx.t->f->proc, rx.t->e.fd, SGX_IOC_ENCLAVE_RESTRICT_PERMISSIONS, &rp);
 	return NULL;
 }
 
@@ -115,8 +110,8 @@ struct spinner {
 static void *spin_thread(void *p)
 {
 	struct spinner *s = p;
-	s->run.tcs = rx.e.base + TCS2;
-	s->ret = mini_enter(rx.enter, MINI_SPIN, 0, 0, SGX_EENTER, (unsigned long)(uintptr_t)&s->flag, 0, &s->run);
+	s->run.tcs = rx.t->e.base + TCS2;
+	s->ret = mini_enter(rx.t->enter, MINI_SPIN, 0, 0, SGX_EENTER, (unsigned long)(uintptr_t)&s->flag, 0, &s->run);
 	return NULL;
 }
 
@@ -124,33 +119,15 @@ static int setup(void **state)
 {
 	(void)state;
 	memset(&rx, 0, sizeof(rx));
-	struct emu_config cfg;
-	emu_config_defaults(&cfg);
-	cfg.hw.epc_bytes = 1024 * SGX_PAGE_SIZE;
-	cfg.hw.nr_lps = 8;
-	rx.f = efx_new(&cfg);
-	mini_encl_build_with(rx.f, &rx.e, ENCL_SIZE, TCS2);
-	rx.thread = emu_thread_create(rx.f->proc);
-	emu_thread_bind(rx.thread);
+	rx.t = nfx_new(ENCL_SIZE, TCS2);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	emu_native_destroy(rx.n);
-	emu_thread_bind(NULL);
-	emu_thread_destroy(rx.thread);
-	efx_encl_destroy(rx.f, &rx.e);
-	efx_free(rx.f);
+	nfx_free(rx.t);
 	return 0;
-}
-
-static int call(enum mini_op op, uint64_t rsi, uint64_t rdx, void *r8)
-{
-	memset(&rx.run, 0, sizeof(rx.run));
-	rx.run.tcs = rx.e.base;
-	return mini_enter(rx.enter, op, rsi, rdx, SGX_EENTER, (unsigned long)(uintptr_t)r8, 0, &rx.run);
 }
 
 static void restriction_in_the_window(int how, unsigned want_ec)
@@ -160,11 +137,7 @@ static void restriction_in_the_window(int how, unsigned want_ec)
 		skip();
 	}
 	rx.how = how;
-	rx.n = emu_native_create(rx.f->proc, NULL);
-	assert_non_null(rx.n);
-	rx.enter = emu_native_vdso_enter(rx.n);
-	assert_int_equal(call(MINI_EXIT, 0, 0, NULL), 0);
-	assert_int_equal(rx.run.function, SGX_EEXIT);
+	nfx_start(rx.t);
 
 	struct spinner s = { 0 };
 	pthread_t spinner, other;
@@ -173,13 +146,13 @@ static void restriction_in_the_window(int how, unsigned want_ec)
 		sched_yield();
 	if (how == 2)
 		assert_int_equal(pthread_create(&other, NULL, emodpr_thread, NULL), 0);
-	rx.armed = rx.e.base + PAGE;
-	int ret = call(MINI_STORE, 0x55, rx.e.base + PAGE + 8, NULL);
+	rx.armed = rx.t->e.base + PAGE;
+	int ret = nfx_call(rx.t, MINI_STORE, 0x55, rx.t->e.base + PAGE + 8, NULL);
 	/* what to check is recorded; the other threads stop before any assert
 	 * can leave this function */
 	unsigned maps = rx.watched_maps;
 	int prot = rx.watched_prot;
-	struct sgx_enclave_run run = rx.run;
+	struct sgx_enclave_run run = rx.t->run;
 	rx.watched = 0;
 	if (how == 2)
 		pthread_join(other, NULL);
@@ -192,12 +165,12 @@ static void restriction_in_the_window(int how, unsigned want_ec)
 	assert_int_equal(run.function, SGX_ERESUME);
 	assert_int_equal(run.exception_vector, SGX_VEC_PF);
 	assert_int_equal(run.exception_error_code, want_ec);
-	assert_int_equal(run.exception_addr, rx.e.base + PAGE);
+	assert_int_equal(run.exception_addr, rx.t->e.base + PAGE);
 	assert_int_equal(s.ret, 0);
 	assert_int_equal(s.run.function, SGX_EEXIT);
 	uint64_t value = 1;
-	assert_int_equal(call(MINI_LOAD, 0, rx.e.base + PAGE + 8, &value), 0);
-	assert_int_equal(rx.run.function, SGX_EEXIT);
+	assert_int_equal(nfx_call(rx.t, MINI_LOAD, 0, rx.t->e.base + PAGE + 8, &value), 0);
+	assert_int_equal(rx.t->run.function, SGX_EEXIT);
 	assert_int_equal(value, 0);   /* the store never happened */
 }
 
