@@ -132,7 +132,7 @@ static void revoke_run(struct emu_native *n, uint64_t la, uint64_t pages)
  * the model before this change must ask again, even if it has not mapped
  * the page yet (it would map the rights from before the change).
  */
-void native_revoke_page_locked(struct emu_native *n, uint64_t la)
+static void revoke_page_locked(struct emu_native *n, uint64_t la)
 {
 	la &= SGX_PAGE_MASK;
 	atomic_fetch_add(&n->gen, 1);
@@ -149,7 +149,7 @@ void native_revoke_page_locked(struct emu_native *n, uint64_t la)
 void native_revoke_page(struct emu_native *n, uint64_t la)
 {
 	pthread_mutex_lock(&n->lock);
-	native_revoke_page_locked(n, la);
+	revoke_page_locked(n, la);
 	pthread_mutex_unlock(&n->lock);
 }
 
@@ -187,12 +187,6 @@ static void revoke_all_locked(struct emu_native *n, struct native_encl *e)
 	e->nr = 0;
 }
 
-void native_revoke_all(struct emu_native *n, struct native_encl *e)
-{
-	pthread_mutex_lock(&n->lock);
-	revoke_all_locked(n, e);
-	pthread_mutex_unlock(&n->lock);
-}
 
 /*
  * A TLB fill: map the page of la with the rights the model grants lp now.

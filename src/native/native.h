@@ -96,14 +96,12 @@ struct emu_native {
 };
 #define NATIVE_COUNT(n, field) atomic_fetch_add_explicit(&(n)->st.field, 1, memory_order_relaxed)
 
-/* mmu.c.  native_map: make la (in the ELRANGE of the enclave whose SECS is
- * secs_frame) accessible with what the model grants lp now; false when it
- * grants nothing (the caller lets the model raise the fault).  revoke_*:
- * PROT_NONE again (n->lock taken inside unless _locked). */
+/* mmu.c.  native_map: make la (in the ELRANGE of the enclave lp is in)
+ * accessible with what the model grants lp now; false when it grants
+ * nothing (the caller lets the model raise the fault).  native_revoke_page:
+ * the page's PTE or EPCM entry changed, PROT_NONE again (takes n->lock). */
 bool native_map(struct emu_native *n, struct hw_lp *lp, uint64_t la);
 void native_revoke_page(struct emu_native *n, uint64_t la);
-void native_revoke_page_locked(struct emu_native *n, uint64_t la);
-void native_revoke_all(struct emu_native *n, struct native_encl *e);
 /* The enclave of an LP in enclave mode (created on first use; NULL: ENOMEM). */
 struct native_encl *native_encl_of(struct emu_native *n, struct hw_lp *lp);
 struct native_encl *native_encl_at(struct emu_native *n, uint64_t la);   /* n->lock held */

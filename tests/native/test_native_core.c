@@ -106,6 +106,11 @@ static void store_load_round_trip(void **state)
 	/* the code page is filled at each EENTER/ERESUME, so only the data
 	 * accesses fault: the first one twice (its AEX, then the fill) */
 	assert_int_equal(s.page_faults, 3);
+	/* one per process */
+	assert_ptr_equal(emu_native_current(), t->n);
+	errno = 0;
+	assert_null(emu_native_create(t->f->proc, NULL));
+	assert_int_equal(errno, EBUSY);
 	/* outside enclave mode the host has no access to EPC */
 	assert_true(host_read_faults(t, t->e.base + DATA));
 	assert_int_equal(probe_signo, SIGSEGV);
