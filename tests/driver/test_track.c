@@ -249,7 +249,10 @@ static void test_etrack_retry_after_ipi(void **state)
 	assert_int_equal(p.count, PAGE);
 	assert_int_equal(sx_epoch(s), epoch + 4);
 	assert_int_equal(spinner_finish(&sp, &aex), SGX_SUCCESS);
-	assert_in_range(aex, 2, 4);   /* retry IPI + final IPI, twice; each retry IPI finds it inside */
+	/* At most retry IPI + final IPI, twice.  Only the first is sure to find
+	 * it inside (RC 17 says it was); whether it has ERESUMEd before a later
+	 * IPI depends on scheduling (seen: 1 under ASan on a loaded machine). */
+	assert_in_range(aex, 1, 4);
 }
 
 /* An LP inside that no mm of the enclave lists (so no IPI reaches it): the
