@@ -21,9 +21,6 @@
 
 struct emu_native *_Atomic native_self;
 
-/* Which host thread runs each LP's enclave code (for IPIs): its TID. */
-static _Atomic pid_t lp_tid[HW_MAX_LPS];
-
 void emu_native_config_defaults(struct emu_native_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -55,7 +52,7 @@ static void on_leaf(void *ctx, const struct hw_leaf_event *ev)
 static void on_ipi(void *ctx, struct hw_lp *lp)
 {
 	struct emu_native *n = ctx;
-	pid_t tid = atomic_load(&lp_tid[hw_lp_id(lp) % HW_MAX_LPS]);
+	pid_t tid = atomic_load(&n->lp_tid[hw_lp_id(lp) % HW_MAX_LPS]);
 	if (!tid)
 		return;   /* no host thread has run enclave code on it natively */
 	NATIVE_COUNT(n, ipi_signals);
@@ -70,9 +67,9 @@ static void on_ipi(void *ctx, struct hw_lp *lp)
 }
 
 /* trap.c tells which thread runs an LP, so IPIs find it. */
-void native_note_lp_thread(struct hw_lp *lp)
+void native_note_lp_thread(struct emu_native *n, struct hw_lp *lp)
 {
-	atomic_store(&lp_tid[hw_lp_id(lp) % HW_MAX_LPS], (pid_t)syscall(SYS_gettid));
+	atomic_store(&n->lp_tid[hw_lp_id(lp) % HW_MAX_LPS], (pid_t)syscall(SYS_gettid));
 }
 
 /*
@@ -145,8 +142,6 @@ void emu_native_destroy(struct emu_native *n)
 	native_mmu_destroy(n);
 	native_thread_fini(n);
 	native_vdso_unload(&n->vdso);
-	for (unsigned i = 0; i < HW_MAX_LPS; i++)
-		atomic_store(&lp_tid[i], 0);
 	pthread_mutex_destroy(&n->lock);
 	atomic_store(&native_self, NULL);
 	free(n);

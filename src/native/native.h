@@ -77,6 +77,7 @@ struct emu_native {
 	atomic_uint_fast64_t gen;
 	struct native_encl *encls;
 	struct hw_observer obs;
+	_Atomic pid_t lp_tid[HW_MAX_LPS];  /* the host thread that runs each LP's enclave code (IPIs) */
 	pthread_key_t thread_key;       /* the emu_thread this layer made for a host thread */
 	/* sigchain.c: the program's handlers, by native_signal_index() */
 	int signals[NATIVE_NR_SIGNALS];
@@ -133,7 +134,7 @@ void native_forward(struct emu_native *n, int sig, siginfo_t *si, ucontext_t *uc
 
 /* core.c */
 extern struct emu_native *_Atomic native_self;
-void native_note_lp_thread(struct hw_lp *lp);   /* the calling thread runs lp's enclave code */
+void native_note_lp_thread(struct emu_native *n, struct hw_lp *lp);   /* the caller runs lp's enclave code */
 
 /* ucontext ↔ model registers (trap.c) */
 void native_regs_from_uc(struct hw_regs *r, const ucontext_t *uc);

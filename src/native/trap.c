@@ -112,7 +112,7 @@ static void sync_mode(struct emu_native *n, struct hw_lp *lp, ucontext_t *uc)
 			abort();
 		}
 		native_enter(n, e);
-		native_note_lp_thread(lp);
+		native_note_lp_thread(n, lp);
 		set_gsbase(hw_lp_regs(lp)->gsbase);
 		tls.encl = e;
 		tls.program_mask = uc->uc_sigmask;
