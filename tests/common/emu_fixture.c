@@ -20,6 +20,35 @@ struct efx *efx_new(const struct emu_config *cfg)
 	return f;
 }
 
+/* Flow: defaults, then the two knobs the driver tests vary; efx_new asserts. */
+struct efx *efx_new_epc(unsigned frames, bool sgx1_only)
+{
+	struct emu_config c;
+	emu_config_defaults(&c);
+	c.hw.epc_bytes = (uint64_t)frames * SGX_PAGE_SIZE;
+	c.hw.sgx1_only = sgx1_only;
+	return efx_new(&c);
+}
+
+/* The device a loader opens; a failure only means a broken fixture. */
+int efx_open_dev(struct efx *f)
+{
+	int fd = emu_open(f->proc, "/dev/sgx_enclave", O_RDWR);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* Flow: clear errno, call; a failure must be exactly -1 (asserted). */
+int efx_ioc(struct efx *f, int fd, unsigned long cmd, void *arg)
+{
+	errno = 0;
+	int r = emu_ioctl(f->proc, fd, cmd, arg);
+	if (r == 0)
+		return 0;
+	assert_int_equal(r, -1);
+	return errno;
+}
+
 void efx_free(struct efx *f)
 {
 	if (!f)
@@ -44,8 +73,7 @@ int efx_teardown(void **state)
 int efx_encl_create(struct efx *f, struct efx_encl *e, uint64_t size, uint64_t attributes)
 {
 	memset(e, 0, sizeof(*e));
-	e->fd = emu_open(f->proc, "/dev/sgx_enclave", O_RDWR);
-	assert_true(e->fd >= 0);
+	e->fd = efx_open_dev(f);
 	void *r = emu_mmap(f->proc, NULL, 2 * size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	assert_true(r != MAP_FAILED);
 	e->reservation = (uint64_t)(uintptr_t)r;

@@ -30,6 +30,14 @@ struct efx {
 /* cfg NULL: 1024 EPC frames, 4 LPs, everything else emu_config_defaults. */
 struct efx *efx_new(const struct emu_config *cfg);
 void efx_free(struct efx *f);           /* exits the process, destroys the machine */
+/* A machine of frames EPC frames, SGX1 only when sgx1_only, everything else
+ * emu_config_defaults, with one process. */
+struct efx *efx_new_epc(unsigned frames, bool sgx1_only);
+/* /dev/sgx_enclave opened O_RDWR in f's process: the descriptor (asserted). */
+int efx_open_dev(struct efx *f);
+/* emu_ioctl(fd, cmd, arg) in f's process: 0 on success (which must return
+ * exactly 0), else the errno of the -1 it must return. */
+int efx_ioc(struct efx *f, int fd, unsigned long cmd, void *arg);
 int efx_setup(void **state);            /* cmocka wrappers */
 int efx_teardown(void **state);
 

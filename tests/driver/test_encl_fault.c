@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "common/fixture.h"
+#include "common/emu_fixture.h"
 #include "driver/driver.h"
 #include "sgx2emu/emu.h"
 
@@ -31,8 +31,7 @@
 #define RWX   (PROT_READ | PROT_WRITE | PROT_EXEC)
 
 struct t {
-	struct emu *emu;
-	struct emu_proc *proc;
+	struct efx *fx;                 /* machine + process */
 	int fd;
 	struct drv_encl *encl;
 	uint8_t *resv;
@@ -45,19 +44,11 @@ struct t {
 
 static struct t *t_new(bool sgx1_only)
 {
-	struct emu_config cfg;
-	emu_config_defaults(&cfg);
-	cfg.hw.epc_bytes = T_FRAMES * SGX_PAGE_SIZE;
-	cfg.hw.sgx1_only = sgx1_only;
 	struct t *t = calloc(1, sizeof(*t));
 	assert_non_null(t);
-	t->emu = emu_create(&cfg);
-	assert_non_null(t->emu);
-	t->proc = emu_proc_create(t->emu);
-	assert_non_null(t->proc);
-	t->fd = emu_open(t->proc, "/dev/sgx_enclave", O_RDWR);
-	assert_true(t->fd >= 0);
-	t->encl = proc_file(t->proc, t->fd)->encl;
+	t->fx = efx_new_epc(T_FRAMES, sgx1_only);
+	t->fd = efx_open_dev(t->fx);
+	t->encl = proc_file(t->fx->proc, t->fd)->encl;
 	t->src = aligned_alloc(SGX_PAGE_SIZE, SGX_PAGE_SIZE);
 	assert_non_null(t->src);
 	/* ELRANGE with a size of room on either side */
@@ -72,9 +63,7 @@ static void t_free(struct t *t)
 {
 	if (t->mr.ctx)
 		EVP_MD_CTX_free(t->mr.ctx);
-	if (t->proc)
-		emu_proc_exit(t->proc);
-	emu_destroy(t->emu);
+	efx_free(t->fx);                /* a NULL proc (exited by the test) is skipped */
 	munmap(t->resv, t->resv_len);
 	free(t->src);
 	free(t);
@@ -82,12 +71,7 @@ static void t_free(struct t *t)
 
 static int ioc(struct t *t, unsigned long cmd, void *arg)
 {
-	errno = 0;
-	int r = emu_ioctl(t->proc, t->fd, cmd, arg);
-	if (r == 0)
-		return 0;
-	assert_int_equal(r, -1);
-	return errno;
+	return efx_ioc(t->fx, t->fd, cmd, arg);
 }
 
 static void t_create(struct t *t, uint64_t attrs)
@@ -169,12 +153,32 @@ static struct t *t_standard(bool sgx1_only, bool initialize)
 	return t;
 }
 
+/* cmocka wrappers: a fresh machine with no enclave yet (the EPC tests), a
+ * standard enclave initialized (most fault tests) */
+static int setup(void **state)
+{
+	*state = t_new(false);
+	return 0;
+}
+
+static int setup_init(void **state)
+{
+	*state = t_standard(false, true);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	t_free(*state);
+	return 0;
+}
+
 /* mmap of the enclave: 0 or errno */
 static int map(struct t *t, uint64_t offset, uint64_t len, int prot)
 {
 	void *want = (void *)(uintptr_t)(t->base + offset);
 	errno = 0;
-	void *got = emu_mmap(t->proc, want, len, prot, MAP_SHARED | MAP_FIXED, t->fd, 0);
+	void *got = emu_mmap(t->fx->proc, want, len, prot, MAP_SHARED | MAP_FIXED, t->fd, 0);
 	if (got == MAP_FAILED)
 		return errno;
 	assert_ptr_equal(got, want);
@@ -183,7 +187,7 @@ static int map(struct t *t, uint64_t offset, uint64_t len, int prot)
 
 static enum drv_fault fault(struct t *t, uint64_t offset, uint32_t error_code)
 {
-	return drv_handle_fault(t->proc->mm, t->base + offset, error_code);
+	return drv_handle_fault(t->fx->proc->mm, t->base + offset, error_code);
 }
 
 static struct drv_page *page_at(struct t *t, uint64_t offset)
@@ -194,7 +198,7 @@ static struct drv_page *page_at(struct t *t, uint64_t offset)
 static struct hw_epcm_entry epcm_of_frame(struct t *t, uint32_t frame)
 {
 	struct hw_epcm_entry e;
-	assert_true(hw_epcm_read(t->emu->m, frame, &e));
+	assert_true(hw_epcm_read(t->fx->emu->m, frame, &e));
 	return e;
 }
 
@@ -203,7 +207,7 @@ static int pte(struct t *t, uint64_t offset, void **host)
 {
 	unsigned prot;
 	void *h = NULL;
-	if (!hw_pt_lookup(t->proc->mm->pt, t->base + offset, &h, &prot))
+	if (!hw_pt_lookup(t->fx->proc->mm->pt, t->base + offset, &h, &prot))
 		return -1;
 	if (host)
 		*host = h;
@@ -212,16 +216,15 @@ static int pte(struct t *t, uint64_t offset, void **host)
 
 static void *frame_addr(struct t *t, struct drv_page *p)
 {
-	return (void *)(uintptr_t)epc_kaddr(t->emu, p->epc_frame);
+	return (void *)(uintptr_t)epc_kaddr(t->fx->emu, p->epc_frame);
 }
 
 /* ---- epc.c ---- */
 
 static void test_epc_alloc_free(void **state)
 {
-	(void)state;
-	struct t *t = t_new(false);
-	struct emu *emu = t->emu;
+	struct t *t = *state;
+	struct emu *emu = t->fx->emu;
 	int err = 1;
 	assert_int_equal(epc_nr_free(emu), T_FRAMES);
 	/* ascending frames, owner recorded */
@@ -243,14 +246,12 @@ static void test_epc_alloc_free(void **state)
 	for (uint32_t i = 0; i < 3; i++)
 		epc_free(emu, i);
 	assert_int_equal(epc_nr_free(emu), T_FRAMES);
-	t_free(t);
 }
 
 static void test_epc_lru(void **state)
 {
-	(void)state;
-	struct t *t = t_new(false);
-	struct emu *emu = t->emu;
+	struct t *t = *state;
+	struct emu *emu = t->fx->emu;
 	int err;
 	uint32_t f[4];
 	for (unsigned i = 0; i < 4; i++)
@@ -281,14 +282,12 @@ static void test_epc_lru(void **state)
 	assert_int_equal(epc_unmark_reclaimable(emu, f[0]), 0);
 	assert_int_equal(emu->lru_head, HW_NO_FRAME);
 	assert_int_equal(emu->lru_tail, HW_NO_FRAME);
-	t_free(t);
 }
 
 static void test_epc_isolate(void **state)
 {
-	(void)state;
-	struct t *t = t_new(false);
-	struct emu *emu = t->emu;
+	struct t *t = *state;
+	struct emu *emu = t->fx->emu;
 	struct drv_encl *encl = encl_create(emu);
 	struct drv_page pages[3] = { { .encl = encl }, { .encl = encl }, { .encl = encl } };
 	int err;
@@ -326,14 +325,12 @@ static void test_epc_isolate(void **state)
 	epc_free(emu, f[2]);
 	encl_put(encl);
 	assert_int_equal(epc_nr_free(emu), T_FRAMES);
-	t_free(t);
 }
 
 static void test_epc_exhausted(void **state)
 {
-	(void)state;
-	struct t *t = t_new(false);
-	struct emu *emu = t->emu;
+	struct t *t = *state;
+	struct emu *emu = t->fx->emu;
 	int err;
 	for (uint32_t i = 0; i < T_FRAMES; i++)
 		assert_int_equal(epc_alloc(emu, NULL, false, &err), i);
@@ -347,7 +344,6 @@ static void test_epc_exhausted(void **state)
 	epc_free(emu, 7);
 	assert_int_equal(epc_alloc(emu, NULL, true, &err), 7);
 	assert_int_equal(err, 0);
-	t_free(t);
 }
 
 /* ---- sgx_encl_may_map ---- */
@@ -357,7 +353,7 @@ static void test_may_map(void **state)
 	(void)state;
 	struct t *t = t_standard(false, false);
 	struct drv_encl *e = t->encl;
-	struct drv_mm *mm = t->proc->mm;
+	struct drv_mm *mm = t->fx->proc->mm;
 	uint64_t b = t->base;
 
 	/* before INIT, a range may reach beyond ELRANGE */
@@ -407,12 +403,11 @@ static void test_may_map(void **state)
 
 static void test_eaug_on_fault(void **state)
 {
-	(void)state;
-	struct t *t = t_standard(false, true);
+	struct t *t = *state;
 	assert_int_equal(map(t, O_HEAP, T_SIZE - O_HEAP, RW), 0);
-	uint32_t nr_free = epc_nr_free(t->emu);
+	uint32_t nr_free = epc_nr_free(t->fx->emu);
 	uint64_t cnt = t->encl->page_cnt, children = t->encl->secs_child_cnt;
-	uint32_t lru = epc_nr_reclaimable(t->emu);
+	uint32_t lru = epc_nr_reclaimable(t->fx->emu);
 
 	assert_int_equal(fault(t, O_HEAP + 0x123, PF_W), DRV_FAULT_NOPAGE);
 	struct drv_page *p = page_at(t, O_HEAP);
@@ -431,10 +426,10 @@ static void test_eaug_on_fault(void **state)
 	void *host;
 	assert_int_equal(pte(t, O_HEAP, &host), HW_PROT_R | HW_PROT_W);
 	assert_ptr_equal(host, frame_addr(t, p));
-	assert_int_equal(epc_nr_free(t->emu), nr_free - 1);
+	assert_int_equal(epc_nr_free(t->fx->emu), nr_free - 1);
 	assert_int_equal(t->encl->page_cnt, cnt + 1);
 	assert_int_equal(t->encl->secs_child_cnt, children + 1);
-	assert_int_equal(epc_nr_reclaimable(t->emu), lru + 1);
+	assert_int_equal(epc_nr_reclaimable(t->fx->emu), lru + 1);
 	/* a page only: the neighbours stay holes */
 	assert_null(page_at(t, O_HEAP + 0x1000));
 	assert_int_equal(pte(t, O_HEAP + 0x1000, NULL), -1);
@@ -442,13 +437,11 @@ static void test_eaug_on_fault(void **state)
 	assert_int_equal(fault(t, O_HEAP + 0x5000, PF_U), DRV_FAULT_NOPAGE);
 	assert_non_null(page_at(t, O_HEAP + 0x5000));
 	assert_int_equal(pte(t, O_HEAP + 0x5000, NULL), HW_PROT_R | HW_PROT_W);
-	t_free(t);
 }
 
 static void test_eaug_pte_follows_vma(void **state)
 {
-	(void)state;
-	struct t *t = t_standard(false, true);
+	struct t *t = *state;
 	assert_int_equal(map(t, O_HEAP, 0x1000, PROT_READ), 0);
 	assert_int_equal(map(t, O_HEAP + 0x1000, 0x1000, RX), 0);
 	assert_int_equal(map(t, O_HEAP + 0x2000, 0x1000, RWX), 0);
@@ -461,17 +454,15 @@ static void test_eaug_pte_follows_vma(void **state)
 	/* the EPCM is RW- and PENDING whatever the VMA */
 	struct hw_epcm_entry e = epcm_of_frame(t, page_at(t, O_HEAP + 0x1000)->epc_frame);
 	assert_true(e.pending && e.r && e.w && !e.x);
-	t_free(t);
 }
 
 static void test_fault_existing_page(void **state)
 {
-	(void)state;
-	struct t *t = t_standard(false, true);
+	struct t *t = *state;
 	assert_int_equal(map(t, O_DATA, 0x1000, PROT_READ), 0);
 	assert_int_equal(map(t, O_CODE, 0x1000, RX), 0);
 	assert_int_equal(map(t, O_TCS, 0x1000, RW), 0);
-	uint32_t nr_free = epc_nr_free(t->emu);
+	uint32_t nr_free = epc_nr_free(t->fx->emu);
 	void *host;
 	/* the PTE gets the VMA's rights, not the page's maximum */
 	assert_int_equal(fault(t, O_DATA + 8, PF_U), DRV_FAULT_NOPAGE);
@@ -481,10 +472,9 @@ static void test_fault_existing_page(void **state)
 	assert_int_equal(pte(t, O_CODE, NULL), HW_PROT_R | HW_PROT_X);
 	assert_int_equal(fault(t, O_TCS, PF_W), DRV_FAULT_NOPAGE);
 	assert_int_equal(pte(t, O_TCS, NULL), HW_PROT_R | HW_PROT_W);
-	assert_int_equal(epc_nr_free(t->emu), nr_free);
+	assert_int_equal(epc_nr_free(t->fx->emu), nr_free);
 	/* a VMA the page forbids: the write faults in core mm, not here */
 	assert_int_equal(fault(t, O_DATA, PF_W), DRV_FAULT_SIGSEGV);
-	t_free(t);
 }
 
 static void test_fault_not_initialized(void **state)
@@ -492,14 +482,14 @@ static void test_fault_not_initialized(void **state)
 	(void)state;
 	struct t *t = t_standard(false, false);
 	assert_int_equal(map(t, 0, T_SIZE, PROT_READ), 0);
-	uint32_t nr_free = epc_nr_free(t->emu);
+	uint32_t nr_free = epc_nr_free(t->fx->emu);
 	uint64_t cnt = t->encl->page_cnt;
 	/* touching a hole before INIT is fatal, without trying EAUG */
 	assert_int_equal(fault(t, O_HEAP, PF_U), DRV_FAULT_SIGBUS);
-	assert_string_equal(hw_lp_why(emu_kernel_lp(t->emu))->what, "EEXTEND");
+	assert_string_equal(hw_lp_why(emu_kernel_lp(t->fx->emu))->what, "EEXTEND");
 	assert_null(page_at(t, O_HEAP));
 	assert_int_equal(pte(t, O_HEAP, NULL), -1);
-	assert_int_equal(epc_nr_free(t->emu), nr_free);
+	assert_int_equal(epc_nr_free(t->fx->emu), nr_free);
 	assert_int_equal(t->encl->page_cnt, cnt);
 	/* an added page maps before INIT */
 	assert_int_equal(fault(t, O_DATA, PF_U), DRV_FAULT_NOPAGE);
@@ -513,12 +503,12 @@ static void test_fault_sgx1(void **state)
 	struct t *t = t_standard(true, true);
 	assert_int_equal(map(t, O_DATA, 0x1000, RW), 0);
 	assert_int_equal(map(t, O_HEAP, 0x10000, RW), 0);
-	uint32_t nr_free = epc_nr_free(t->emu);
+	uint32_t nr_free = epc_nr_free(t->fx->emu);
 	/* no EAUG without SGX2: a hole is SIGBUS (EAUG is not even tried) */
 	assert_int_equal(fault(t, O_HEAP, PF_W), DRV_FAULT_SIGBUS);
-	assert_string_equal(hw_lp_why(emu_kernel_lp(t->emu))->what, "EINIT");
+	assert_string_equal(hw_lp_why(emu_kernel_lp(t->fx->emu))->what, "EINIT");
 	assert_null(page_at(t, O_HEAP));
-	assert_int_equal(epc_nr_free(t->emu), nr_free);
+	assert_int_equal(epc_nr_free(t->fx->emu), nr_free);
 	assert_int_equal(fault(t, O_DATA, PF_W), DRV_FAULT_NOPAGE);
 	assert_int_equal(pte(t, O_DATA, NULL), HW_PROT_R | HW_PROT_W);
 	t_free(t);
@@ -543,7 +533,7 @@ static void test_fault_vma_exceeds_max(void **state)
 	assert_int_equal(fault(t, O_HEAP, PF_I), DRV_FAULT_NOPAGE);
 	assert_int_equal(pte(t, O_HEAP, NULL), HW_PROT_R | HW_PROT_W | HW_PROT_X);
 	/* and again, now through the ordinary path */
-	hw_pt_unmap(t->proc->mm->pt, t->base + O_HEAP);
+	hw_pt_unmap(t->fx->proc->mm->pt, t->base + O_HEAP);
 	assert_int_equal(fault(t, O_HEAP, PF_W), DRV_FAULT_NOPAGE);
 	assert_int_equal(pte(t, O_HEAP, NULL), HW_PROT_R | HW_PROT_W | HW_PROT_X);
 	t_free(t);
@@ -553,11 +543,10 @@ static void test_fault_vma_exceeds_max(void **state)
  * hole is EAUGed exactly once. */
 static void test_eaug_twice_same_hole(void **state)
 {
-	(void)state;
-	struct t *t = t_standard(false, true);
+	struct t *t = *state;
 	assert_int_equal(map(t, O_HEAP, 0x1000, RW), 0);
-	uint32_t nr_free = epc_nr_free(t->emu);
-	struct drv_mm *mm = t->proc->mm;
+	uint32_t nr_free = epc_nr_free(t->fx->emu);
+	struct drv_mm *mm = t->fx->proc->mm;
 	pthread_rwlock_rdlock(&mm->lock);
 	struct drv_vma *vma = mm_find_vma(mm, t->base + O_HEAP);
 	assert_non_null(vma);
@@ -569,12 +558,11 @@ static void test_eaug_twice_same_hole(void **state)
 	pthread_rwlock_unlock(&mm->lock);
 	assert_ptr_equal(page_at(t, O_HEAP), p);
 	assert_int_equal(p->epc_frame, frame);
-	assert_int_equal(epc_nr_free(t->emu), nr_free - 1);
+	assert_int_equal(epc_nr_free(t->fx->emu), nr_free - 1);
 	assert_true(epcm_of_frame(t, frame).pending);
 	void *host;
 	assert_int_equal(pte(t, O_HEAP, &host), HW_PROT_R | HW_PROT_W);
 	assert_ptr_equal(host, frame_addr(t, p));
-	t_free(t);
 }
 
 #define RACE_THREADS 6
@@ -601,7 +589,7 @@ static void test_eaug_race_threads(void **state)
 	(void)state;
 	struct t *t = t_standard(false, true);
 	assert_int_equal(map(t, O_HEAP, RACE_HOLES * SGX_PAGE_SIZE, RW), 0);
-	uint32_t nr_free = epc_nr_free(t->emu);
+	uint32_t nr_free = epc_nr_free(t->fx->emu);
 	pthread_barrier_t barrier;
 	pthread_barrier_init(&barrier, NULL, RACE_THREADS);
 	struct race r[RACE_THREADS];
@@ -617,7 +605,7 @@ static void test_eaug_race_threads(void **state)
 		for (unsigned h = 0; h < RACE_HOLES; h++)
 			assert_int_equal(r[i].results[h], DRV_FAULT_NOPAGE);
 	/* one EAUG per hole */
-	assert_int_equal(epc_nr_free(t->emu), nr_free - RACE_HOLES);
+	assert_int_equal(epc_nr_free(t->fx->emu), nr_free - RACE_HOLES);
 	for (unsigned h = 0; h < RACE_HOLES; h++) {
 		struct drv_page *p = page_at(t, O_HEAP + h * SGX_PAGE_SIZE);
 		assert_non_null(p);
@@ -626,60 +614,57 @@ static void test_eaug_race_threads(void **state)
 	t_free(t);
 }
 
+/* With flag set on the page at offset, a write fault backs off (NOPAGE)
+ * without mapping it and encl_load_page says -EBUSY; the flag is cleared
+ * again afterwards. */
+static void expect_busy_backs_off(struct t *t, uint64_t offset, unsigned flag)
+{
+	struct drv_page *p = page_at(t, offset);
+	int err;
+	p->flags |= flag;
+	assert_int_equal(fault(t, offset, PF_W), DRV_FAULT_NOPAGE);
+	assert_int_equal(pte(t, offset, NULL), -1);
+	pthread_mutex_lock(&t->encl->lock);
+	assert_null(encl_load_page(t->encl, t->base + offset, &err));
+	assert_int_equal(err, -EBUSY);
+	pthread_mutex_unlock(&t->encl->lock);
+	p->flags &= ~flag;
+}
+
 /* A page under removal / TCS conversion, or being reclaimed, is not mapped:
  * the fault backs off (NOPAGE) and the access simply retries. */
 static void test_fault_busy_page(void **state)
 {
-	(void)state;
-	struct t *t = t_standard(false, true);
+	struct t *t = *state;
 	assert_int_equal(map(t, O_DATA, 0x1000, RW), 0);
 	assert_int_equal(map(t, O_HEAP, 0x1000, RW), 0);
 	assert_int_equal(fault(t, O_HEAP, PF_W), DRV_FAULT_NOPAGE);
-	hw_pt_unmap(t->proc->mm->pt, t->base + O_HEAP);
-	int err;
+	hw_pt_unmap(t->fx->proc->mm->pt, t->base + O_HEAP);
 
-	struct drv_page *p = page_at(t, O_DATA);
-	p->flags |= DRV_PAGE_BUSY;
-	assert_int_equal(fault(t, O_DATA, PF_W), DRV_FAULT_NOPAGE);
-	assert_int_equal(pte(t, O_DATA, NULL), -1);
-	pthread_mutex_lock(&t->encl->lock);
-	assert_null(encl_load_page(t->encl, t->base + O_DATA, &err));
-	assert_int_equal(err, -EBUSY);
-	pthread_mutex_unlock(&t->encl->lock);
-	p->flags &= ~DRV_PAGE_BUSY;
-
-	p->flags |= DRV_PAGE_BEING_RECLAIMED;
-	assert_int_equal(fault(t, O_DATA, PF_W), DRV_FAULT_NOPAGE);
-	assert_int_equal(pte(t, O_DATA, NULL), -1);
-	pthread_mutex_lock(&t->encl->lock);
-	assert_null(encl_load_page(t->encl, t->base + O_DATA, &err));
-	assert_int_equal(err, -EBUSY);
-	pthread_mutex_unlock(&t->encl->lock);
-	p->flags &= ~DRV_PAGE_BEING_RECLAIMED;
+	expect_busy_backs_off(t, O_DATA, DRV_PAGE_BUSY);
+	expect_busy_backs_off(t, O_DATA, DRV_PAGE_BEING_RECLAIMED);
 
 	/* an EAUGed page under removal: no EAUG again either */
 	struct drv_page *h = page_at(t, O_HEAP);
-	uint32_t nr_free = epc_nr_free(t->emu);
+	uint32_t nr_free = epc_nr_free(t->fx->emu);
 	h->flags |= DRV_PAGE_BUSY;
 	assert_int_equal(fault(t, O_HEAP, PF_W), DRV_FAULT_NOPAGE);
 	assert_int_equal(pte(t, O_HEAP, NULL), -1);
 	assert_ptr_equal(page_at(t, O_HEAP), h);
-	assert_int_equal(epc_nr_free(t->emu), nr_free);
+	assert_int_equal(epc_nr_free(t->fx->emu), nr_free);
 	h->flags &= ~DRV_PAGE_BUSY;
 
 	assert_int_equal(fault(t, O_DATA, PF_W), DRV_FAULT_NOPAGE);
 	assert_int_equal(pte(t, O_DATA, NULL), HW_PROT_R | HW_PROT_W);
 	assert_int_equal(fault(t, O_HEAP, PF_W), DRV_FAULT_NOPAGE);
 	assert_int_equal(pte(t, O_HEAP, NULL), HW_PROT_R | HW_PROT_W);
-	t_free(t);
 }
 
 static void test_fault_no_enclave(void **state)
 {
-	(void)state;
-	struct t *t = t_standard(false, true);
+	struct t *t = *state;
 	assert_int_equal(map(t, O_DATA, 0x1000, RW), 0);
-	struct drv_mm *mm = t->proc->mm;
+	struct drv_mm *mm = t->fx->proc->mm;
 	pthread_rwlock_rdlock(&mm->lock);
 	struct drv_vma *vma = mm_find_vma(mm, t->base + O_DATA);
 	struct drv_vma copy = *vma;
@@ -687,14 +672,13 @@ static void test_fault_no_enclave(void **state)
 	assert_int_equal(encl_vma_fault(mm, &copy, t->base + O_DATA), DRV_FAULT_SIGBUS);
 	pthread_rwlock_unlock(&mm->lock);
 	assert_int_equal(pte(t, O_DATA, NULL), -1);
-	t_free(t);
 }
 
 /* sgx_vma_fault on its own, mm lock held as the fault path holds it (no
  * background reclaim before it, unlike drv_handle_fault). */
 static enum drv_fault vma_fault(struct t *t, uint64_t offset)
 {
-	struct drv_mm *mm = t->proc->mm;
+	struct drv_mm *mm = t->fx->proc->mm;
 	pthread_rwlock_rdlock(&mm->lock);
 	struct drv_vma *vma = mm_find_vma(mm, t->base + offset);
 	assert_non_null(vma);
@@ -708,9 +692,8 @@ static enum drv_fault vma_fault(struct t *t, uint64_t offset)
  * pages it is a retry (NOPAGE), with none a SIGBUS. */
 static void test_eaug_no_free_frame(void **state)
 {
-	(void)state;
-	struct t *t = t_standard(false, true);
-	struct emu *emu = t->emu;
+	struct t *t = *state;
+	struct emu *emu = t->fx->emu;
 	assert_int_equal(map(t, O_HEAP, 0x1000, RW), 0);
 	uint32_t fillers[T_FRAMES];
 	unsigned nf = 0;
@@ -741,7 +724,6 @@ static void test_eaug_no_free_frame(void **state)
 	assert_int_equal(epc_nr_free(emu), 0);
 	while (nf)
 		epc_free(emu, fillers[--nf]);
-	t_free(t);
 }
 
 /* A VMA made before INIT may reach beyond ELRANGE; EAUG refuses the address
@@ -754,12 +736,12 @@ static void test_eaug_outside_elrange(void **state)
 	assert_int_equal(map(t, T_SIZE - 0x1000, 0x3000, RW), 0);
 	t_add_standard(t);
 	t_init(t);
-	uint32_t nr_free = epc_nr_free(t->emu);
+	uint32_t nr_free = epc_nr_free(t->fx->emu);
 	uint64_t cnt = t->encl->page_cnt;
 	assert_int_equal(fault(t, T_SIZE + 0x1000, PF_W), DRV_FAULT_SIGBUS);
 	assert_null(page_at(t, T_SIZE + 0x1000));
 	assert_int_equal(pte(t, T_SIZE + 0x1000, NULL), -1);
-	assert_int_equal(epc_nr_free(t->emu), nr_free);
+	assert_int_equal(epc_nr_free(t->fx->emu), nr_free);
 	assert_int_equal(t->encl->page_cnt, cnt);
 	assert_int_equal(fault(t, T_SIZE - 0x1000, PF_W), DRV_FAULT_NOPAGE);
 	assert_non_null(page_at(t, T_SIZE - 0x1000));
@@ -768,8 +750,7 @@ static void test_eaug_outside_elrange(void **state)
 
 static void test_load_page(void **state)
 {
-	(void)state;
-	struct t *t = t_standard(false, true);
+	struct t *t = *state;
 	int err = 1;
 	pthread_mutex_lock(&t->encl->lock);
 	struct drv_page *p = encl_load_page(t->encl, t->base + O_CODE, &err);
@@ -781,15 +762,13 @@ static void test_load_page(void **state)
 	assert_int_equal(err, -EFAULT);
 	pthread_mutex_unlock(&t->encl->lock);
 	assert_null(page_at(t, O_HEAP));
-	t_free(t);
 }
 
 /* ---- debug access (ptrace, /proc/pid/mem) ---- */
 
 static void test_access_read_write(void **state)
 {
-	(void)state;
-	struct t *t = t_standard(false, true);
+	struct t *t = *state;
 	uint8_t buf[64], want[64];
 	const uint8_t *data = frame_addr(t, page_at(t, O_DATA));
 	const uint8_t *code = frame_addr(t, page_at(t, O_CODE));
@@ -818,7 +797,6 @@ static void test_access_read_write(void **state)
 	assert_int_equal(((const struct sgx_tcs *)frame_addr(t, page_at(t, O_TCS)))->flags, SGX_TCS_DBGOPTIN);
 	assert_int_equal(encl_access(t->encl, t->base + O_TCS + 16, buf, 8, true), -EIO);
 	assert_int_equal(encl_access(t->encl, t->base + O_TCS + 0x100, buf, 8, false), -EIO);
-	t_free(t);
 }
 
 static void test_access_refused(void **state)
@@ -852,49 +830,47 @@ static void test_access_refused(void **state)
 
 static void test_release_with_eaug_pages(void **state)
 {
-	(void)state;
-	struct t *t = t_standard(false, true);
+	struct t *t = *state;
 	assert_int_equal(map(t, O_HEAP, 0x10000, RW), 0);
 	for (unsigned i = 0; i < 16; i++)
 		assert_int_equal(fault(t, O_HEAP + i * SGX_PAGE_SIZE, PF_W), DRV_FAULT_NOPAGE);
-	struct emu *emu = t->emu;
+	struct emu *emu = t->fx->emu;
 	assert_int_equal(epc_nr_free(emu), T_FRAMES - 2 - 5 - 16);
-	assert_int_equal(emu_close(t->proc, t->fd), 0);
+	assert_int_equal(emu_close(t->fx->proc, t->fd), 0);
 	/* still mapped: still alive */
 	assert_int_equal(epc_nr_free(emu), T_FRAMES - 2 - 5 - 16);
-	emu_proc_exit(t->proc);
-	t->proc = NULL;
+	emu_proc_exit(t->fx->proc);
+	t->fx->proc = NULL;
 	assert_int_equal(epc_nr_free(emu), T_FRAMES);
 	assert_int_equal(epc_nr_reclaimable(emu), 0);
 	for (uint32_t f = 0; f < T_FRAMES; f++)
 		assert_false(epcm_of_frame(t, f).valid);
-	t_free(t);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_epc_alloc_free),
-		cmocka_unit_test(test_epc_lru),
-		cmocka_unit_test(test_epc_isolate),
-		cmocka_unit_test(test_epc_exhausted),
+		cmocka_unit_test_setup_teardown(test_epc_alloc_free, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_epc_lru, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_epc_isolate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_epc_exhausted, setup, teardown),
 		cmocka_unit_test(test_may_map),
-		cmocka_unit_test(test_eaug_on_fault),
-		cmocka_unit_test(test_eaug_pte_follows_vma),
-		cmocka_unit_test(test_fault_existing_page),
+		cmocka_unit_test_setup_teardown(test_eaug_on_fault, setup_init, teardown),
+		cmocka_unit_test_setup_teardown(test_eaug_pte_follows_vma, setup_init, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_existing_page, setup_init, teardown),
 		cmocka_unit_test(test_fault_not_initialized),
 		cmocka_unit_test(test_fault_sgx1),
 		cmocka_unit_test(test_fault_vma_exceeds_max),
-		cmocka_unit_test(test_eaug_twice_same_hole),
+		cmocka_unit_test_setup_teardown(test_eaug_twice_same_hole, setup_init, teardown),
 		cmocka_unit_test(test_eaug_race_threads),
-		cmocka_unit_test(test_fault_busy_page),
-		cmocka_unit_test(test_fault_no_enclave),
-		cmocka_unit_test(test_eaug_no_free_frame),
+		cmocka_unit_test_setup_teardown(test_fault_busy_page, setup_init, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_no_enclave, setup_init, teardown),
+		cmocka_unit_test_setup_teardown(test_eaug_no_free_frame, setup_init, teardown),
 		cmocka_unit_test(test_eaug_outside_elrange),
-		cmocka_unit_test(test_load_page),
-		cmocka_unit_test(test_access_read_write),
+		cmocka_unit_test_setup_teardown(test_load_page, setup_init, teardown),
+		cmocka_unit_test_setup_teardown(test_access_read_write, setup_init, teardown),
 		cmocka_unit_test(test_access_refused),
-		cmocka_unit_test(test_release_with_eaug_pages),
+		cmocka_unit_test_setup_teardown(test_release_with_eaug_pages, setup_init, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "common/fixture.h"
+#include "common/emu_fixture.h"
 #include "driver/driver.h"
 #include "sgx2emu/emu.h"
 
@@ -22,8 +22,7 @@
 #define SRC_PAGES 8
 
 struct t {
-	struct emu *emu;
-	struct emu_proc *proc;
+	struct efx *fx;              /* machine + process */
 	int fd;
 	struct drv_encl *encl;
 	uint8_t *resv;               /* host reservation ELRANGE is carved from */
@@ -35,19 +34,11 @@ struct t {
 
 static struct t *t_new(bool sgx1_only)
 {
-	struct emu_config cfg;
-	emu_config_defaults(&cfg);
-	cfg.hw.epc_bytes = T_FRAMES * SGX_PAGE_SIZE;
-	cfg.hw.sgx1_only = sgx1_only;
 	struct t *t = calloc(1, sizeof(*t));
 	assert_non_null(t);
-	t->emu = emu_create(&cfg);
-	assert_non_null(t->emu);
-	t->proc = emu_proc_create(t->emu);
-	assert_non_null(t->proc);
-	t->fd = emu_open(t->proc, "/dev/sgx_enclave", O_RDWR);
-	assert_true(t->fd >= 0);
-	struct drv_file *file = proc_file(t->proc, t->fd);
+	t->fx = efx_new_epc(T_FRAMES, sgx1_only);
+	t->fd = efx_open_dev(t->fx);
+	struct drv_file *file = proc_file(t->fx->proc, t->fd);
 	assert_non_null(file);
 	t->encl = file->encl;
 	t->src = aligned_alloc(SGX_PAGE_SIZE, SRC_PAGES * SGX_PAGE_SIZE);
@@ -69,8 +60,7 @@ static void t_free(struct t *t)
 {
 	if (t->mr.ctx)
 		EVP_MD_CTX_free(t->mr.ctx);
-	emu_proc_exit(t->proc);
-	emu_destroy(t->emu);
+	efx_free(t->fx);
 	if (t->resv)
 		munmap(t->resv, t->resv_len);
 	free(t->src);
@@ -92,12 +82,7 @@ static int teardown(void **state)
 /* errno of an ioctl, 0 on success (which must return exactly 0) */
 static int ioc(struct t *t, unsigned long cmd, void *arg)
 {
-	errno = 0;
-	int r = emu_ioctl(t->proc, t->fd, cmd, arg);
-	if (r == 0)
-		return 0;
-	assert_int_equal(r, -1);
-	return errno;
+	return efx_ioc(t->fx, t->fd, cmd, arg);
 }
 
 static struct sgx_secs *secs_page(struct t *t, uint64_t size, uint64_t attrs)
@@ -220,7 +205,7 @@ static struct hw_epcm_entry epcm_at(struct t *t, uint64_t addr)
 	assert_non_null(page);
 	assert_int_not_equal(page->epc_frame, HW_NO_FRAME);
 	struct hw_epcm_entry e;
-	assert_true(hw_epcm_read(t->emu->m, page->epc_frame, &e));
+	assert_true(hw_epcm_read(t->fx->emu->m, page->epc_frame, &e));
 	return e;
 }
 
@@ -237,7 +222,7 @@ static unsigned nr_va_pages(struct drv_encl *encl)
 static void test_create(void **state)
 {
 	struct t *t = *state;
-	uint32_t free0 = epc_nr_free(t->emu);
+	uint32_t free0 = epc_nr_free(t->fx->emu);
 	assert_int_equal(free0, T_FRAMES);
 	assert_int_equal(create(t, T_SIZE, T_ATTRS), 0);
 
@@ -252,18 +237,18 @@ static void test_create(void **state)
 	assert_int_equal(t->encl->attributes_mask,
 			 SGX_ATTR_DEBUG | SGX_ATTR_MODE64BIT | SGX_ATTR_KSS | SGX_ATTR_AEXNOTIFY);
 	/* SECS + one VA page (page_cnt counts the SECS) */
-	assert_int_equal(epc_nr_free(t->emu), free0 - 2);
+	assert_int_equal(epc_nr_free(t->fx->emu), free0 - 2);
 	assert_int_equal(t->encl->page_cnt, 1);
 	assert_int_equal(nr_va_pages(t->encl), 1);
 	struct hw_epcm_entry e;
-	assert_true(hw_epcm_read(t->emu->m, t->encl->secs.epc_frame, &e));
+	assert_true(hw_epcm_read(t->fx->emu->m, t->encl->secs.epc_frame, &e));
 	assert_true(e.valid);
 	assert_int_equal(e.pt, SGX_PT_SECS);
-	assert_true(hw_epcm_read(t->emu->m, t->encl->va_pages->epc_frame, &e));
+	assert_true(hw_epcm_read(t->fx->emu->m, t->encl->va_pages->epc_frame, &e));
 	assert_true(e.valid);
 	assert_int_equal(e.pt, SGX_PT_VA);
 	/* neither the SECS nor VA pages are reclaimable */
-	assert_int_equal(epc_nr_reclaimable(t->emu), 0);
+	assert_int_equal(epc_nr_reclaimable(t->fx->emu), 0);
 }
 
 static void test_create_not_debug(void **state)
@@ -277,11 +262,11 @@ static void test_create_twice(void **state)
 {
 	struct t *t = *state;
 	assert_int_equal(create(t, T_SIZE, T_ATTRS), 0);
-	uint32_t nr = epc_nr_free(t->emu);
+	uint32_t nr = epc_nr_free(t->fx->emu);
 	assert_int_equal(create(t, T_SIZE, T_ATTRS), EINVAL);
 	/* even with a bad pointer: the state check comes first */
 	assert_int_equal(ioc(t, SGX_IOC_ENCLAVE_CREATE, NULL), EINVAL);
-	assert_int_equal(epc_nr_free(t->emu), nr);
+	assert_int_equal(epc_nr_free(t->fx->emu), nr);
 }
 
 static void test_create_size_not_power_of_2(void **state)
@@ -292,7 +277,7 @@ static void test_create_size_not_power_of_2(void **state)
 	assert_int_equal(create_with(t, secs_page(t, 0, T_ATTRS)), EINVAL);
 	assert_int_equal(create_with(t, secs_page(t, T_SIZE + SGX_PAGE_SIZE, T_ATTRS)), EINVAL);
 	/* nothing allocated, not CREATED: a good CREATE still works */
-	assert_int_equal(epc_nr_free(t->emu), T_FRAMES);
+	assert_int_equal(epc_nr_free(t->fx->emu), T_FRAMES);
 	assert_int_equal(t->encl->page_cnt, 0);
 	assert_false(atomic_load(&t->encl->flags) & DRV_ENCL_CREATED);
 	assert_int_equal(create(t, T_SIZE, T_ATTRS), 0);
@@ -309,7 +294,7 @@ static void test_create_ecreate_fails(void **state)
 	/* INIT attribute set by software: ECREATE #GP */
 	assert_int_equal(create_with(t, secs_page(t, T_SIZE, T_ATTRS | SGX_ATTR_INIT)), EIO);
 	/* SECS frame and VA page given back */
-	assert_int_equal(epc_nr_free(t->emu), T_FRAMES);
+	assert_int_equal(epc_nr_free(t->fx->emu), T_FRAMES);
 	assert_int_equal(t->encl->page_cnt, 0);
 	assert_null(t->encl->va_pages);
 	assert_int_equal(t->encl->secs.epc_frame, HW_NO_FRAME);
@@ -331,7 +316,7 @@ static void test_create_efault(void **state)
 	munmap(m, SGX_PAGE_SIZE);
 	c.src = 0;
 	assert_int_equal(ioc(t, SGX_IOC_ENCLAVE_CREATE, &c), EFAULT);
-	assert_int_equal(epc_nr_free(t->emu), T_FRAMES);
+	assert_int_equal(epc_nr_free(t->fx->emu), T_FRAMES);
 	assert_int_equal(create(t, T_SIZE, T_ATTRS), 0);
 }
 
@@ -341,7 +326,7 @@ static void test_add_pages(void **state)
 {
 	struct t *t = *state;
 	assert_int_equal(create(t, T_SIZE, T_ATTRS), 0);
-	uint32_t free0 = epc_nr_free(t->emu);
+	uint32_t free0 = epc_nr_free(t->fx->emu);
 	uint64_t count;
 
 	fill_tcs(t->src, 0x1000);
@@ -355,10 +340,10 @@ static void test_add_pages(void **state)
 	assert_int_equal(count, SGX_PAGE_SIZE);
 	assert_int_equal(add(t, 0x9000, SGX_PAGE_SIZE, SGX_SECINFO_PT(SGX_PT_REG) | SGX_SECINFO_R, true, &count), 0);
 
-	assert_int_equal(epc_nr_free(t->emu), free0 - 6);
+	assert_int_equal(epc_nr_free(t->fx->emu), free0 - 6);
 	assert_int_equal(t->encl->page_cnt, 7);
 	assert_int_equal(t->encl->secs_child_cnt, 6);
-	assert_int_equal(epc_nr_reclaimable(t->emu), 6);
+	assert_int_equal(epc_nr_reclaimable(t->fx->emu), 6);
 
 	struct hw_epcm_entry e = epcm_at(t, t->base);
 	assert_int_equal(e.pt, SGX_PT_TCS);
@@ -379,7 +364,7 @@ static void test_add_pages(void **state)
 	p = xa_load(&t->encl->pages, (t->base + 0x3000) >> 12);
 	assert_int_equal(p->type, SGX_PT_REG);
 	assert_int_equal(p->vm_max_prot_bits, DRV_VM_READ | DRV_VM_WRITE);
-	assert_memory_equal(hw_epc_page(t->emu->m, p->epc_frame), t->src + 2 * SGX_PAGE_SIZE, 16);
+	assert_memory_equal(hw_epc_page(t->fx->emu->m, p->epc_frame), t->src + 2 * SGX_PAGE_SIZE, 16);
 	p = xa_load(&t->encl->pages, (t->base + 0x8000) >> 12);
 	assert_int_equal(p->vm_max_prot_bits, DRV_VM_READ | DRV_VM_EXEC);
 	p = xa_load(&t->encl->pages, (t->base + 0x9000) >> 12);
@@ -414,7 +399,7 @@ static void test_add_bad_range(void **state)
 	struct t *t = *state;
 	assert_int_equal(create(t, T_SIZE, T_ATTRS), 0);
 	uint64_t src = (uint64_t)(uintptr_t)t->src, count;
-	uint32_t nr = epc_nr_free(t->emu);
+	uint32_t nr = epc_nr_free(t->fx->emu);
 
 	assert_int_equal(add_from(t, 0, src + 8, SGX_PAGE_SIZE, REG_RW, true, &count), EINVAL);
 	assert_int_equal(count, 0xdead);
@@ -431,7 +416,7 @@ static void test_add_bad_range(void **state)
 	assert_int_equal(add(t, -0x2000ull, 0x3000, REG_RW, true, &count), EINVAL);
 	assert_int_equal(add(t, 0x1000, -0x1000ull, REG_RW, true, &count), EINVAL);
 	assert_int_equal(count, 0xdead);
-	assert_int_equal(epc_nr_free(t->emu), nr);
+	assert_int_equal(epc_nr_free(t->fx->emu), nr);
 	/* the very last page is fine */
 	assert_int_equal(add(t, T_SIZE - SGX_PAGE_SIZE, SGX_PAGE_SIZE, REG_RW, true, &count), 0);
 	assert_int_equal(count, SGX_PAGE_SIZE);
@@ -441,7 +426,7 @@ static void test_add_bad_secinfo(void **state)
 {
 	struct t *t = *state;
 	assert_int_equal(create(t, T_SIZE, T_ATTRS), 0);
-	uint32_t nr = epc_nr_free(t->emu);
+	uint32_t nr = epc_nr_free(t->fx->emu);
 	uint64_t count;
 	static const uint64_t bad[] = {
 		SGX_SECINFO_PT(SGX_PT_SECS) | SGX_SECINFO_R,
@@ -490,7 +475,7 @@ static void test_add_bad_secinfo(void **state)
 	assert_int_equal(ioc(t, SGX_IOC_ENCLAVE_ADD_PAGES, &a), EFAULT);
 	assert_int_equal(a.count, 7);
 	assert_int_equal(ioc(t, SGX_IOC_ENCLAVE_ADD_PAGES, NULL), EFAULT);
-	assert_int_equal(epc_nr_free(t->emu), nr);
+	assert_int_equal(epc_nr_free(t->fx->emu), nr);
 	assert_int_equal(t->encl->page_cnt, 1);
 	/* R-only, RX and RWX REG pages are all valid */
 	assert_int_equal(add(t, 0x1000, SGX_PAGE_SIZE, SGX_SECINFO_PT(SGX_PT_REG) | SGX_SECINFO_RWX, true, &count), 0);
@@ -504,12 +489,12 @@ static void test_add_page_exists(void **state)
 	assert_int_equal(create(t, T_SIZE, T_ATTRS), 0);
 	uint64_t count;
 	assert_int_equal(add(t, 0x2000, SGX_PAGE_SIZE, REG_RW, true, &count), 0);
-	uint32_t nr = epc_nr_free(t->emu);
+	uint32_t nr = epc_nr_free(t->fx->emu);
 	uint64_t cnt = t->encl->page_cnt;
 	/* pages 0x1000 ok, 0x2000 exists: count covers the first only */
 	assert_int_equal(add(t, 0x1000, 3 * SGX_PAGE_SIZE, REG_RW, true, &count), EBUSY);
 	assert_int_equal(count, SGX_PAGE_SIZE);
-	assert_int_equal(epc_nr_free(t->emu), nr - 1);
+	assert_int_equal(epc_nr_free(t->fx->emu), nr - 1);
 	assert_int_equal(t->encl->page_cnt, cnt + 1);
 	assert_null(xa_load(&t->encl->pages, (t->base + 0x3000) >> 12));
 	assert_int_equal(add(t, 0x2000, SGX_PAGE_SIZE, REG_RW, true, &count), EBUSY);
@@ -521,27 +506,27 @@ static void test_add_source_noexec(void **state)
 {
 	struct t *t = *state;
 	assert_int_equal(create(t, T_SIZE, T_ATTRS), 0);
-	uint8_t *m = emu_mmap(t->proc, NULL, 2 * SGX_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *m = emu_mmap(t->fx->proc, NULL, 2 * SGX_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_true(m != MAP_FAILED);
 	/* a noexec mount: VM_MAYEXEC clear on the second page's VMA (read-only,
 	 * so that it does not merge with the first) */
 	uint8_t *second = m + SGX_PAGE_SIZE;
-	assert_int_equal(emu_munmap(t->proc, second, SGX_PAGE_SIZE), 0);
-	assert_true(emu_mmap(t->proc, second, SGX_PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
+	assert_int_equal(emu_munmap(t->fx->proc, second, SGX_PAGE_SIZE), 0);
+	assert_true(emu_mmap(t->fx->proc, second, SGX_PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
 		    second);
-	pthread_rwlock_wrlock(&t->proc->mm->lock);
-	struct drv_vma *vma = mm_find_vma(t->proc->mm, (uint64_t)(uintptr_t)second);
+	pthread_rwlock_wrlock(&t->fx->proc->mm->lock);
+	struct drv_vma *vma = mm_find_vma(t->fx->proc->mm, (uint64_t)(uintptr_t)second);
 	assert_non_null(vma);
 	assert_int_equal(vma->start, (uint64_t)(uintptr_t)second);
 	assert_int_equal(vma->end, (uint64_t)(uintptr_t)second + SGX_PAGE_SIZE);
 	vma->flags &= ~DRV_VMA_MAYEXEC;
-	pthread_rwlock_unlock(&t->proc->mm->lock);
+	pthread_rwlock_unlock(&t->fx->proc->mm->lock);
 
-	uint32_t nr = epc_nr_free(t->emu);
+	uint32_t nr = epc_nr_free(t->fx->emu);
 	uint64_t count;
 	assert_int_equal(add_from(t, 0, (uint64_t)(uintptr_t)second, SGX_PAGE_SIZE, REG_RW, true, &count), EACCES);
 	assert_int_equal(count, 0);
-	assert_int_equal(epc_nr_free(t->emu), nr);
+	assert_int_equal(epc_nr_free(t->fx->emu), nr);
 	assert_null(xa_load(&t->encl->pages, t->base >> 12));
 	assert_int_equal(add_from(t, 0, (uint64_t)(uintptr_t)m, 2 * SGX_PAGE_SIZE, REG_RW, true, &count), EACCES);
 	assert_int_equal(count, SGX_PAGE_SIZE);
@@ -555,7 +540,7 @@ static void test_add_source_efault(void **state)
 {
 	struct t *t = *state;
 	assert_int_equal(create(t, T_SIZE, T_ATTRS), 0);
-	uint32_t nr = epc_nr_free(t->emu);
+	uint32_t nr = epc_nr_free(t->fx->emu);
 	uint64_t count;
 	/* a hole of the host address space (no VMA, not mapped) */
 	uint8_t *gap = mmap(NULL, 3 * SGX_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -567,16 +552,16 @@ static void test_add_source_efault(void **state)
 	assert_int_equal(add_from(t, 0, (uint64_t)(uintptr_t)gap, 2 * SGX_PAGE_SIZE, REG_RW, true, &count), EFAULT);
 	assert_int_equal(count, SGX_PAGE_SIZE);
 	/* an emu VMA without read permission cannot be pinned */
-	uint8_t *none = emu_mmap(t->proc, NULL, SGX_PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *none = emu_mmap(t->fx->proc, NULL, SGX_PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_true(none != MAP_FAILED);
 	assert_int_equal(add_from(t, 0x1000, (uint64_t)(uintptr_t)none, SGX_PAGE_SIZE, REG_RW, true, &count), EFAULT);
 	assert_int_equal(count, 0);
 	/* nor can an enclave mapping (VM_PFNMAP) */
-	assert_true(emu_mmap(t->proc, (void *)(uintptr_t)t->base, T_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+	assert_true(emu_mmap(t->fx->proc, (void *)(uintptr_t)t->base, T_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
 			     t->fd, 0) == (void *)(uintptr_t)t->base);
 	assert_int_equal(add_from(t, 0x1000, t->base + 0x4000, SGX_PAGE_SIZE, REG_RW, true, &count), EFAULT);
 	assert_int_equal(count, 0);
-	assert_int_equal(epc_nr_free(t->emu), nr - 1);
+	assert_int_equal(epc_nr_free(t->fx->emu), nr - 1);
 	munmap(gap, 3 * SGX_PAGE_SIZE);
 }
 
@@ -589,10 +574,10 @@ static void test_add_eadd_fails(void **state)
 	fill_tcs(t->src, 0x1000);
 	fill_tcs(t->src + SGX_PAGE_SIZE, 0x1000);
 	t->src[SGX_PAGE_SIZE + 100] = 1;
-	uint32_t nr = epc_nr_free(t->emu);
+	uint32_t nr = epc_nr_free(t->fx->emu);
 	assert_int_equal(add(t, 0, 2 * SGX_PAGE_SIZE, TCS_FLAGS, true, &count), EIO);
 	assert_int_equal(count, SGX_PAGE_SIZE);
-	assert_int_equal(epc_nr_free(t->emu), nr - 1);
+	assert_int_equal(epc_nr_free(t->fx->emu), nr - 1);
 	assert_null(xa_load(&t->encl->pages, (t->base + SGX_PAGE_SIZE) >> 12));
 	assert_int_equal(t->encl->page_cnt, 2);
 	assert_int_equal(t->encl->secs_child_cnt, 1);
@@ -617,13 +602,13 @@ static void test_va_accounting(void **state)
 	}
 	assert_int_equal(t->encl->page_cnt, 512);
 	assert_int_equal(nr_va_pages(t->encl), 1);
-	assert_int_equal(epc_nr_free(t->emu), T_FRAMES - 513);
+	assert_int_equal(epc_nr_free(t->fx->emu), T_FRAMES - 513);
 	assert_int_equal(add(t, 511 * SGX_PAGE_SIZE, SGX_PAGE_SIZE, REG_RW, false, &count), 0);
 	assert_int_equal(t->encl->page_cnt, 513);
 	assert_int_equal(nr_va_pages(t->encl), 2);
-	assert_int_equal(epc_nr_free(t->emu), T_FRAMES - 515);
+	assert_int_equal(epc_nr_free(t->fx->emu), T_FRAMES - 515);
 	struct hw_epcm_entry e;
-	assert_true(hw_epcm_read(t->emu->m, t->encl->va_pages->epc_frame, &e));
+	assert_true(hw_epcm_read(t->fx->emu->m, t->encl->va_pages->epc_frame, &e));
 	assert_true(e.valid);
 	assert_int_equal(e.pt, SGX_PT_VA);
 	/* a failed add at the boundary gives its fresh VA page back */
@@ -643,12 +628,12 @@ static void test_va_ungrow_at_boundary(void **state)
 			len = SRC_PAGES * SGX_PAGE_SIZE;
 		assert_int_equal(add(t, off, len, REG_RW, false, &count), 0);
 	}
-	uint32_t nr = epc_nr_free(t->emu);
+	uint32_t nr = epc_nr_free(t->fx->emu);
 	/* the 513th page would need a second VA page; EBUSY gives it back */
 	assert_int_equal(add(t, 0, SGX_PAGE_SIZE, REG_RW, false, &count), EBUSY);
 	assert_int_equal(nr_va_pages(t->encl), 1);
 	assert_int_equal(t->encl->page_cnt, 512);
-	assert_int_equal(epc_nr_free(t->emu), nr);
+	assert_int_equal(epc_nr_free(t->fx->emu), nr);
 }
 
 /* ---- INIT ---- */
@@ -660,9 +645,9 @@ static void test_init(void **state)
 	assert_int_equal(init(t), 0);
 	assert_true(atomic_load(&t->encl->flags) & DRV_ENCL_INITIALIZED);
 	bool initialized = false;
-	assert_true(hw_secs_info(t->emu->m, t->encl->secs.epc_frame, NULL, &initialized, NULL, NULL));
+	assert_true(hw_secs_info(t->fx->emu->m, t->encl->secs.epc_frame, NULL, &initialized, NULL, NULL));
 	assert_true(initialized);
-	const struct sgx_secs *secs = (const void *)hw_epc_page(t->emu->m, t->encl->secs.epc_frame);
+	const struct sgx_secs *secs = (const void *)hw_epc_page(t->fx->emu->m, t->encl->secs.epc_frame);
 	assert_int_equal(secs->isv_prod_id, 0x42);
 	uint8_t mrsigner[32];
 	static struct sgx_sigstruct ss;
@@ -773,7 +758,7 @@ static void test_init_interrupted(void **state)
 {
 	struct t *t = *state;
 	build_small(t);
-	struct hw_lp *lp = emu_kernel_lp(t->emu);
+	struct hw_lp *lp = emu_kernel_lp(t->fx->emu);
 	uint64_t before = hw_lp_stats(lp)->interrupts;
 	hw_lp_post_interrupt(lp);
 	assert_int_equal(init(t), 0);
@@ -789,14 +774,14 @@ static void test_init_provisionkey(void **state)
 	assert_int_equal(init(t), EACCES);
 	assert_false(atomic_load(&t->encl->flags) & DRV_ENCL_INITIALIZED);
 
-	int pfd = emu_open(t->proc, "/dev/sgx_provision", O_RDWR);
+	int pfd = emu_open(t->fx->proc, "/dev/sgx_provision", O_RDWR);
 	assert_true(pfd >= 0);
 	struct sgx_enclave_provision p = { .fd = (uint64_t)pfd };
 	assert_int_equal(ioc(t, SGX_IOC_ENCLAVE_PROVISION, &p), 0);
 	assert_int_equal(t->encl->attributes_mask,
 			 SGX_ATTR_DEBUG | SGX_ATTR_MODE64BIT | SGX_ATTR_KSS | SGX_ATTR_AEXNOTIFY | SGX_ATTR_PROVISIONKEY);
 	assert_int_equal(init(t), 0);
-	assert_int_equal(emu_close(t->proc, pfd), 0);
+	assert_int_equal(emu_close(t->fx->proc, pfd), 0);
 }
 
 static void test_init_einittokenkey_refused(void **state)
@@ -804,7 +789,7 @@ static void test_init_einittokenkey_refused(void **state)
 	struct t *t = *state;
 	assert_int_equal(create(t, T_SIZE, T_ATTRS | SGX_ATTR_EINITTOKENKEY), 0);
 	assert_int_equal(init(t), EACCES);
-	int pfd = emu_open(t->proc, "/dev/sgx_provision", O_RDWR);
+	int pfd = emu_open(t->fx->proc, "/dev/sgx_provision", O_RDWR);
 	struct sgx_enclave_provision p = { .fd = (uint64_t)pfd };
 	assert_int_equal(ioc(t, SGX_IOC_ENCLAVE_PROVISION, &p), 0);
 	assert_int_equal(init(t), EACCES);
@@ -824,7 +809,7 @@ static void test_provision_bad_fd(void **state)
 	assert_int_equal(ioc(t, SGX_IOC_ENCLAVE_PROVISION, &p), EINVAL);
 	assert_int_equal(ioc(t, SGX_IOC_ENCLAVE_PROVISION, NULL), EFAULT);
 	/* a provision fd of another process: the number means our own file */
-	struct emu_proc *other = emu_proc_create(t->emu);
+	struct emu_proc *other = emu_proc_create(t->fx->emu);
 	int ofd = emu_open(other, "/dev/sgx_provision", O_RDWR);
 	assert_int_equal(ofd, t->fd);
 	p.fd = (uint64_t)ofd;
@@ -833,7 +818,7 @@ static void test_provision_bad_fd(void **state)
 	assert_int_equal(t->encl->attributes_mask & SGX_ATTR_PROVISIONKEY, 0);
 	/* Linux takes the fd as an unsigned int: the high half is ignored
 	 * (decision: kept, it is what the u64 → unsigned int conversion does) */
-	int pfd = emu_open(t->proc, "/dev/sgx_provision", O_RDWR);
+	int pfd = emu_open(t->fx->proc, "/dev/sgx_provision", O_RDWR);
 	p.fd = (1ull << 32) | (uint64_t)pfd;
 	assert_int_equal(ioc(t, SGX_IOC_ENCLAVE_PROVISION, &p), 0);
 	assert_true(t->encl->attributes_mask & SGX_ATTR_PROVISIONKEY);
@@ -858,11 +843,11 @@ static void test_ioctl_busy(void **state)
 	assert_int_equal(create(t, T_SIZE, T_ATTRS), 0);
 	assert_false(atomic_load(&t->encl->flags) & DRV_ENCL_IOCTL);
 	/* an ioctl on another enclave is not affected */
-	int fd2 = emu_open(t->proc, "/dev/sgx_enclave", O_RDWR);
+	int fd2 = emu_open(t->fx->proc, "/dev/sgx_enclave", O_RDWR);
 	atomic_fetch_or(&t->encl->flags, DRV_ENCL_IOCTL);
 	struct sgx_enclave_provision p = { .fd = (uint64_t)t->fd };
 	errno = 0;
-	assert_int_equal(emu_ioctl(t->proc, fd2, SGX_IOC_ENCLAVE_PROVISION, &p), -1);
+	assert_int_equal(emu_ioctl(t->fx->proc, fd2, SGX_IOC_ENCLAVE_PROVISION, &p), -1);
 	assert_int_equal(errno, EINVAL);
 	atomic_fetch_and(&t->encl->flags, ~(unsigned)DRV_ENCL_IOCTL);
 }
@@ -915,13 +900,13 @@ static void test_release_frees_everything(void **state)
 	struct t *t = *state;
 	build_small(t);
 	assert_int_equal(init(t), 0);
-	assert_int_not_equal(epc_nr_free(t->emu), T_FRAMES);
-	assert_int_equal(emu_close(t->proc, t->fd), 0);
-	assert_int_equal(epc_nr_free(t->emu), T_FRAMES);
-	assert_int_equal(epc_nr_reclaimable(t->emu), 0);
+	assert_int_not_equal(epc_nr_free(t->fx->emu), T_FRAMES);
+	assert_int_equal(emu_close(t->fx->proc, t->fd), 0);
+	assert_int_equal(epc_nr_free(t->fx->emu), T_FRAMES);
+	assert_int_equal(epc_nr_reclaimable(t->fx->emu), 0);
 	for (uint32_t f = 0; f < 16; f++) {
 		struct hw_epcm_entry e;
-		assert_true(hw_epcm_read(t->emu->m, f, &e));
+		assert_true(hw_epcm_read(t->fx->emu->m, f, &e));
 		assert_false(e.valid);
 	}
 }
@@ -930,8 +915,8 @@ static void test_release_uninitialized(void **state)
 {
 	struct t *t = *state;
 	build_small(t);
-	assert_int_equal(emu_close(t->proc, t->fd), 0);
-	assert_int_equal(epc_nr_free(t->emu), T_FRAMES);
+	assert_int_equal(emu_close(t->fx->proc, t->fd), 0);
+	assert_int_equal(epc_nr_free(t->fx->emu), T_FRAMES);
 }
 
 /* The mapping keeps the enclave alive after close, until the process exits. */
@@ -940,14 +925,14 @@ static void test_release_after_unmap(void **state)
 	struct t *t = *state;
 	build_small(t);
 	assert_int_equal(init(t), 0);
-	assert_true(emu_mmap(t->proc, (void *)(uintptr_t)t->base, T_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, t->fd, 0) ==
+	assert_true(emu_mmap(t->fx->proc, (void *)(uintptr_t)t->base, T_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, t->fd, 0) ==
 		    (void *)(uintptr_t)t->base);
-	assert_int_equal(emu_close(t->proc, t->fd), 0);
-	assert_int_not_equal(epc_nr_free(t->emu), T_FRAMES);
-	struct emu *emu = t->emu;
-	emu_proc_exit(t->proc);
+	assert_int_equal(emu_close(t->fx->proc, t->fd), 0);
+	assert_int_not_equal(epc_nr_free(t->fx->emu), T_FRAMES);
+	struct emu *emu = t->fx->emu;
+	emu_proc_exit(t->fx->proc);
 	assert_int_equal(epc_nr_free(emu), T_FRAMES);
-	t->proc = emu_proc_create(emu);
+	t->fx->proc = emu_proc_create(emu);
 }
 
 int main(void)
