@@ -57,6 +57,16 @@ static void assert_vma(struct drv_mm *mm, uint64_t addr, uint64_t start, uint64_
 	assert_int_equal(v->flags, flags);
 }
 
+/* An anonymous private mapping of pages (3 or more) pages: the first RW,
+ * the second read-only, the third PROT_NONE, the rest RW. */
+static char *map_rw_r_none(struct efx *f, unsigned pages)
+{
+	char *p = emu_mmap(f->proc, NULL, pages * PG, RW, ANON, -1, 0);
+	assert_int_equal(emu_mprotect(f->proc, p + PG, PG, PROT_READ), 0);
+	assert_int_equal(emu_mprotect(f->proc, p + 2 * PG, PG, PROT_NONE), 0);
+	return p;
+}
+
 static unsigned nr_vmas(struct drv_mm *mm, uint64_t start, uint64_t end)
 {
 	unsigned n = 0;
@@ -312,9 +322,7 @@ static void test_fault_anon(void **state)
 {
 	struct efx *f = F(state);
 	struct drv_mm *mm = MM(state);
-	char *p = emu_mmap(f->proc, NULL, 4 * PG, RW, ANON, -1, 0);
-	assert_int_equal(emu_mprotect(f->proc, p + PG, PG, PROT_READ), 0);
-	assert_int_equal(emu_mprotect(f->proc, p + 2 * PG, PG, PROT_NONE), 0);
+	char *p = map_rw_r_none(f, 4);
 	assert_int_equal(emu_mprotect(f->proc, p + 3 * PG, PG, PROT_READ | PROT_EXEC), 0);
 	uint64_t rw = A(p), ro = rw + PG, none = rw + 2 * PG, rx = rw + 3 * PG;
 
@@ -394,9 +402,7 @@ static void test_user_copies(void **state)
 {
 	struct efx *f = F(state);
 	struct drv_mm *mm = MM(state);
-	char *p = emu_mmap(f->proc, NULL, 3 * PG, RW, ANON, -1, 0);
-	assert_int_equal(emu_mprotect(f->proc, p + PG, PG, PROT_READ), 0);
-	assert_int_equal(emu_mprotect(f->proc, p + 2 * PG, PG, PROT_NONE), 0);
+	char *p = map_rw_r_none(f, 3);
 	char buf[64];
 
 	memcpy(p, "hello", 6);
@@ -565,7 +571,8 @@ static void test_encl_mmap_file_modes(void **state)
 	emu_close(f->proc, prov);
 }
 
-/* An enclave with pages of each kind of maximum protection. */
+/* An enclave with pages of each kind of maximum protection, initialized
+ * when init; returns its base. */
 #define E_SIZE 0x40000ull
 #define E_TCS  0x0000
 #define E_RW   0x1000        /* 2 pages RW */
@@ -573,7 +580,7 @@ static void test_encl_mmap_file_modes(void **state)
 #define E_R    0x4000
 #define E_HOLE 0x10000
 
-static void build(struct efx *f, struct efx_encl *e, bool init)
+static uint64_t build(struct efx *f, struct efx_encl *e, bool init)
 {
 	static uint8_t tcs[PG] __attribute__((aligned(4096)));
 	memset(tcs, 0, sizeof(tcs));
@@ -587,6 +594,13 @@ static void build(struct efx *f, struct efx_encl *e, bool init)
 	assert_int_equal(efx_encl_add(f, e, E_R, PG, REG(SGX_SECINFO_R), NULL, true), 0);
 	if (init)
 		assert_int_equal(efx_encl_init(f, e), 0);
+	return e->base;
+}
+
+/* The driver's enclave behind e's fd. */
+static struct drv_encl *encl_of(struct efx *f, struct efx_encl *e)
+{
+	return proc_file(f->proc, e->fd)->encl;
 }
 
 static void test_encl_may_map(void **state)
@@ -594,8 +608,7 @@ static void test_encl_may_map(void **state)
 	struct efx *f = F(state);
 	struct drv_mm *mm = MM(state);
 	struct efx_encl e;
-	build(f, &e, false);
-	uint64_t b = e.base;
+	uint64_t b = build(f, &e, false);
 
 	/* the reservation is one anonymous PROT_NONE VMA around ELRANGE */
 	assert_vma(mm, b, e.reservation, e.reservation + 2 * E_SIZE, PROT_NONE, ANON_FLAGS);
@@ -633,8 +646,7 @@ static void test_encl_mprotect_split(void **state)
 	struct efx *f = F(state);
 	struct drv_mm *mm = MM(state);
 	struct efx_encl e;
-	build(f, &e, true);
-	uint64_t b = e.base;
+	uint64_t b = build(f, &e, true);
 	const unsigned sgxf = DRV_VMA_SGX | DRV_VMA_SHARED | DRV_VMA_MAYEXEC | DRV_VMA_MAYWRITE;
 
 	assert_ptr_equal(efx_encl_map(f, &e, E_RW, 2 * PG, RW), efx_ptr(b + E_RW));
@@ -687,9 +699,8 @@ static void test_encl_fault_munmap(void **state)
 	struct efx *f = F(state);
 	struct drv_mm *mm = MM(state);
 	struct efx_encl e;
-	build(f, &e, true);
-	uint64_t b = e.base;
-	struct drv_encl *encl = proc_file(f->proc, e.fd)->encl;
+	uint64_t b = build(f, &e, true);
+	struct drv_encl *encl = encl_of(f, &e);
 
 	assert_ptr_equal(efx_encl_map(f, &e, 0, E_SIZE, PROT_READ), efx_ptr(b));
 	/* access_error comes before the enclave: a write to an R VMA */
@@ -739,9 +750,8 @@ static void test_encl_fork(void **state)
 	struct efx *f = F(state);
 	struct drv_mm *mm = MM(state);
 	struct efx_encl e;
-	build(f, &e, true);
-	uint64_t b = e.base;
-	struct drv_encl *encl = proc_file(f->proc, e.fd)->encl;
+	uint64_t b = build(f, &e, true);
+	struct drv_encl *encl = encl_of(f, &e);
 	assert_ptr_equal(efx_encl_map(f, &e, E_RW, 2 * PG, RW), efx_ptr(b + E_RW));
 	assert_int_equal(drv_handle_fault(mm, b + E_RW, PF_U), DRV_FAULT_NOPAGE);
 	assert_true(on_mm_list(encl, mm));
@@ -776,10 +786,9 @@ static void test_encl_lifetime(void **state)
 	struct drv_mm *mm = MM(state);
 	uint32_t free0 = epc_nr_free(f->emu);
 	struct efx_encl e;
-	build(f, &e, true);
-	uint64_t b = e.base;
+	uint64_t b = build(f, &e, true);
 	assert_true(epc_nr_free(f->emu) < free0);
-	struct drv_encl *encl = proc_file(f->proc, e.fd)->encl;
+	struct drv_encl *encl = encl_of(f, &e);
 	assert_ptr_equal(efx_encl_map(f, &e, E_RW, PG, RW), efx_ptr(b + E_RW));
 
 	assert_int_equal(emu_close(f->proc, e.fd), 0);
@@ -859,7 +868,7 @@ static void test_encl_teardown_races(void **state)
 		assert_int_equal(efx_encl_add(f, &e, 0, PG, REG(SGX_SECINFO_R | SGX_SECINFO_W), NULL, false), 0);
 		assert_ptr_equal(efx_encl_map(f, &e, 0, PG, RW), efx_ptr(e.base));
 		assert_int_equal(drv_handle_fault(f->proc->mm, e.base, PF_U), DRV_FAULT_NOPAGE);
-		struct race r = { .f = f, .e = &e, .encl = proc_file(f->proc, e.fd)->encl };
+		struct race r = { .f = f, .e = &e, .encl = encl_of(f, &e) };
 		r.child = emu_fork(f->proc);
 		assert_non_null(r.child);
 		assert_int_equal(drv_handle_fault(r.child->mm, e.base, PF_U | PF_W), DRV_FAULT_NOPAGE);
