@@ -230,6 +230,26 @@ static void run_cmp(const struct cmp_options *opt, struct out *o)
 	fclose(e);
 }
 
+/* A command's main (compare_main, inspect_main) with its output and errors
+ * captured in o: its status, also kept in o. */
+static int run_main(int (*main_fn)(int, char **, FILE *, FILE *), int argc, char **argv, struct out *o)
+{
+	size_t len, elen;
+	FILE *f = open_memstream(&o->text, &len), *e = open_memstream(&o->err, &elen);
+	o->status = main_fn(argc, argv, f, e);
+	fclose(f);
+	fclose(e);
+	return o->status;
+}
+
+/* Each of the strings, NULL-terminated, occurs in text: one assertion each. */
+#define assert_contains(text, ...) assert_contains_all((text), (const char *const[]){ __VA_ARGS__, NULL })
+static void assert_contains_all(const char *text, const char *const *want)
+{
+	for (; *want; want++)
+		assert_non_null(strstr(text, *want));
+}
+
 static void out_free(struct out *o)
 {
 	free(o->text);
@@ -404,15 +424,17 @@ static void test_table(void **state)
 	struct out o;
 	run_cmp(&opt, &o);
 	assert_int_equal(o.status, 0);
-	assert_non_null(strstr(o.err, "\rcompare: [  1/  3] jit            gramine  upstream"));
-	assert_non_null(strstr(o.err, "\rcompare: [  3/  3] jit            gramine  v1"));
+	assert_contains(o.err,
+			"\rcompare: [  1/  3] jit            gramine  upstream",
+			"\rcompare: [  3/  3] jit            gramine  v1");
 	assert_null(strstr(o.text, "compare: ["));
-	assert_non_null(strstr(o.text, "== jit: W^X JIT churn"));
-	assert_non_null(strstr(o.text, "\ngramine  upstream        ok "));
-	assert_non_null(strstr(o.text, "\ngramine  sgx1            FAIL[1] "));
-	assert_non_null(strstr(o.text, "\ngramine  v1              FAIL[2] "));
-	assert_non_null(strstr(o.text, "\n  [1] gramine: policy sgx1: "));
-	assert_non_null(strstr(o.text, "\n  [2] gramine: protect: OCALL MODIFY_PERMISSIONS(0x10000, 0x8000, 0x5) failed"));
+	assert_contains(o.text,
+			"== jit: W^X JIT churn",
+			"\ngramine  upstream        ok ",
+			"\ngramine  sgx1            FAIL[1] ",
+			"\ngramine  v1              FAIL[2] ",
+			"\n  [1] gramine: policy sgx1: ",
+			"\n  [2] gramine: protect: OCALL MODIFY_PERMISSIONS(0x10000, 0x8000, 0x5) failed");
 	out_free(&o);
 }
 
@@ -428,11 +450,7 @@ static void test_options(void **state)
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int argc = bad[i][1] ? 2 : 1;
 		struct out o;
-		size_t len, elen;
-		FILE *f = open_memstream(&o.text, &len), *e = open_memstream(&o.err, &elen);
-		assert_int_equal(compare_main(argc, bad[i], f, e), 2);
-		fclose(f);
-		fclose(e);
+		assert_int_equal(run_main(compare_main, argc, bad[i], &o), 2);
 		assert_string_equal(o.text, "");
 		assert_non_null(strstr(o.err, why[i]));
 		assert_non_null(strstr(o.err, "usage: sgx2emu compare"));
@@ -440,11 +458,7 @@ static void test_options(void **state)
 	}
 	char *sw[] = { "--switch", "fault-around=4x" };
 	struct out o;
-	size_t len, elen;
-	FILE *f = open_memstream(&o.text, &len), *e = open_memstream(&o.err, &elen);
-	assert_int_equal(compare_main(2, sw, f, e), 2);
-	fclose(f);
-	fclose(e);
+	assert_int_equal(run_main(compare_main, 2, sw, &o), 2);
 	assert_non_null(strstr(o.err, "unknown switch 'fault-around=4x'"));
 	out_free(&o);
 }
@@ -500,12 +514,7 @@ static void test_costs(void **state)
 
 static int run_inspect(int argc, char **argv, struct out *o)
 {
-	size_t len, elen;
-	FILE *f = open_memstream(&o->text, &len), *e = open_memstream(&o->err, &elen);
-	o->status = inspect_main(argc, argv, f, e);
-	fclose(f);
-	fclose(e);
-	return o->status;
+	return run_main(inspect_main, argc, argv, o);
 }
 
 static void test_inspect_workload(void **state)
@@ -517,15 +526,17 @@ static void test_inspect_workload(void **state)
 	char *argv[] = { "--workload", "wp-churn", "--runtime", "enarx", "--policy", "v2", "--step", "3", "--range",
 			 "0x1000:0x2000" };
 	assert_int_equal(run_inspect(10, argv, &o), 0);
-	assert_non_null(strstr(o.text, "workload wp-churn ("));
-	assert_non_null(strstr(o.text, "runtime enarx, policy v2: 3 of 65 steps\n"));
-	assert_non_null(strstr(o.text, "   3 protect     heap+0        len 0x8000   r--   <- state below is after this step\n"));
-	assert_non_null(strstr(o.text, "pages heap+0x1000..+0x3000:\n"));
-	assert_non_null(strstr(o.text, "  heap+0x1000   0x"));
-	assert_non_null(strstr(o.text, "  heap+0x2000   0x"));
+	assert_contains(o.text,
+			"workload wp-churn (",
+			"runtime enarx, policy v2: 3 of 65 steps\n",
+			"   3 protect     heap+0        len 0x8000   r--   <- state below is after this step\n",
+			"pages heap+0x1000..+0x3000:\n",
+			"  heap+0x1000   0x",
+			"  heap+0x2000   0x");
 	assert_null(strstr(o.text, "  heap+0x3000   0x"));
-	assert_non_null(strstr(o.text, "; PTE r-- -> EPC frame "));
-	assert_non_null(strstr(o.text, ": REG  r-- addr="));
+	assert_contains(o.text,
+			"; PTE r-- -> EPC frame ",
+			": REG  r-- addr=");
 	out_free(&o);
 
 	char *list[] = { "--workload", "threads", "--list" };
@@ -553,10 +564,11 @@ static void test_inspect_scenario(void **state)
 	struct out o;
 	char *argv[] = { "docs/scenarios/restrict.sgx", "--step", "3", "--range", "e:0x4000" };
 	assert_int_equal(run_inspect(5, argv, &o), 0);
-	assert_non_null(strstr(o.text, "inspect: enclave e at 0x"));
-	assert_non_null(strstr(o.text, ", after 3 operation(s); pages e+0x4000..+0x5000:\n"));
-	assert_non_null(strstr(o.text, ": REG  r-- PR addr="));
-	assert_non_null(strstr(o.text, "passed: 3 operations\n"));
+	assert_contains(o.text,
+			"inspect: enclave e at 0x",
+			", after 3 operation(s); pages e+0x4000..+0x5000:\n",
+			": REG  r-- PR addr=",
+			"passed: 3 operations\n");
 	out_free(&o);
 	char *before[] = { "docs/scenarios/restrict.sgx", "--step", "0" };
 	assert_int_equal(run_inspect(3, before, &o), 0);
