@@ -155,9 +155,10 @@ int emu_native_sigaction(struct emu_native *n, int sig, const struct sigaction *
 	return 0;
 }
 
-/* The kernel's force_sig for a fault: a blocked or ignored synchronous
- * signal is not deliverable, so the default action (termination) is taken. */
-static _Noreturn void take_default_action(int sig)
+/* The default action, as the kernel takes it: re-raised with SIG_DFL and
+ * unblocked.  For the fault signals and the IPI signal that ends the
+ * process; a signal whose default is to be ignored returns here, ignored. */
+static void take_default_action(int sig)
 {
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));
@@ -168,9 +169,6 @@ static _Noreturn void take_default_action(int sig)
 	sigaddset(&set, sig);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	raise(sig);
-	/* a signal whose default action is to ignore it (the IPI signal is not
-	 * one, nor are the fault signals), or a stopped-then-continued process */
-	_exit(128 + sig);
 }
 
 /*
@@ -185,13 +183,17 @@ void native_forward(struct emu_native *n, int sig, siginfo_t *si, ucontext_t *uc
 	struct sigaction a = *slot;
 	NATIVE_COUNT(n, forwarded);
 	bool fault = native_signal_index(n, sig) >= 0 && si->si_code > 0 && sig != n->cfg.ipi_signal;
+	/* a blocked or ignored fault is not deliverable: the kernel's
+	 * force_sig takes the default action instead */
 	if (!(a.sa_flags & SA_SIGINFO) && a.sa_handler == SIG_IGN) {
-		if (!fault)
-			return;
-		take_default_action(sig);
+		if (fault)
+			take_default_action(sig);
+		return;
 	}
-	if (!(a.sa_flags & SA_SIGINFO) && a.sa_handler == SIG_DFL)
+	if (!(a.sa_flags & SA_SIGINFO) && a.sa_handler == SIG_DFL) {
 		take_default_action(sig);
+		return;
+	}
 
 	if (a.sa_flags & SA_RESETHAND) {
 		slot->sa_handler = SIG_DFL;
