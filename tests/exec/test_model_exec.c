@@ -226,14 +226,27 @@ static void restrict_to_r(struct xf *x, uint64_t la)
 	pte_rwx(x, la);
 }
 
+/*
+ * The common start of the tests below: FX_DATA + 0x2000 becomes read-only
+ * (restrict_to_r), fn is registered and calls reset, and TCS #1 is entered
+ * on thread 0 with rdi, rsi.  fn's store to that page must end the entry
+ * with the #PF (EPCM write fault 0x8007) reported for ERESUME.  Asserts
+ * every step; returns nothing.
+ */
+static void enter_until_write_fault(struct xf *x, encl_entry_fn fn, unsigned long rdi, unsigned long rsi)
+{
+	restrict_to_r(x, FX_DATA + 0x2000);
+	reg(x, fn);
+	calls = 0;
+	x->run.tcs = FX_TCS;
+	assert_int_equal(emu_enter_enclave(&x->t[0], rdi, rsi, 0, SGX_EENTER, 0, 0, &x->run), 0);
+	assert_exception(x, SGX_ERESUME, SGX_VEC_PF, 0x8007, FX_DATA + 0x2000);
+}
+
 static void test_eresume_after_emodpe_from_other_tcs(void **state)
 {
 	struct xf *x = *state;
-	restrict_to_r(x, FX_DATA + 0x2000);
-	reg(x, fn_by_tcs);
-	calls = 0;
-	assert_int_equal(enter(x, 0, FX_TCS, SGX_EENTER, 0), 0);
-	assert_exception(x, SGX_ERESUME, SGX_VEC_PF, 0x8007, FX_DATA + 0x2000);
+	enter_until_write_fault(x, fn_by_tcs, 0, 0);
 	clear_exception(x);
 	assert_int_equal(enter(x, 0, FX_TCS2, SGX_EENTER, 0), 0);
 	assert_eexit(x);
@@ -279,11 +292,7 @@ static void fn_nested(struct encl_ctx *ctx)
 static void test_nested_entry_cssa1(void **state)
 {
 	struct xf *x = *state;
-	restrict_to_r(x, FX_DATA + 0x2000);
-	reg(x, fn_nested);
-	calls = 0;
-	assert_int_equal(enter(x, 0, FX_TCS, SGX_EENTER, 0), 0);
-	assert_exception(x, SGX_ERESUME, SGX_VEC_PF, 0x8007, FX_DATA + 0x2000);
+	enter_until_write_fault(x, fn_nested, 0, 0);
 	assert_int_equal(cssa_of(x, FX_TCS), 1);
 	clear_exception(x);
 	assert_int_equal(enter(x, 0, FX_TCS, SGX_EENTER, 0), 0);
@@ -399,23 +408,15 @@ static uint8_t epc_byte(struct xf *x, uint64_t la)
 static void test_short_access_across_pages_is_atomic(void **state)
 {
 	struct xf *x = *state;
-	restrict_to_r(x, FX_DATA + 0x2000);
-	reg(x, fn_cross);
 	/* 8 bytes from 4 below the read-only page: nothing is written */
-	x->run.tcs = FX_TCS;
-	assert_int_equal(emu_enter_enclave(&x->t[0], FX_DATA + 0x2000 - 4, 8, 0, SGX_EENTER, 0, 0, &x->run), 0);
-	assert_exception(x, SGX_ERESUME, SGX_VEC_PF, 0x8007, FX_DATA + 0x2000);
+	enter_until_write_fault(x, fn_cross, FX_DATA + 0x2000 - 4, 8);
 	assert_int_not_equal(epc_byte(x, FX_DATA + 0x2000 - 4), 0xab);
 }
 
 static void test_long_access_progresses_by_page(void **state)
 {
 	struct xf *x = *state;
-	restrict_to_r(x, FX_DATA + 0x2000);
-	reg(x, fn_cross);
-	x->run.tcs = FX_TCS;
-	assert_int_equal(emu_enter_enclave(&x->t[0], FX_DATA + 0x2000 - 4, 40, 0, SGX_EENTER, 0, 0, &x->run), 0);
-	assert_exception(x, SGX_ERESUME, SGX_VEC_PF, 0x8007, FX_DATA + 0x2000);
+	enter_until_write_fault(x, fn_cross, FX_DATA + 0x2000 - 4, 40);
 	assert_int_equal(epc_byte(x, FX_DATA + 0x2000 - 4), 0xab);   /* first page done */
 	assert_int_not_equal(epc_byte(x, FX_DATA + 0x2000), 0xab);
 }
@@ -516,11 +517,7 @@ static void *resume_thread(void *arg)
 static void test_resume_on_another_thread(void **state)
 {
 	struct xf *x = *state;
-	restrict_to_r(x, FX_DATA + 0x2000);
-	reg(x, fn_migrate);
-	calls = 0;
-	assert_int_equal(enter(x, 0, FX_TCS, SGX_EENTER, 0), 0);
-	assert_exception(x, SGX_ERESUME, SGX_VEC_PF, 0x8007, FX_DATA + 0x2000);
+	enter_until_write_fault(x, fn_migrate, 0, 0);
 	/* the kernel gives write access back (EMODPE needs the enclave; use TCS #2) */
 	reg(x, fn_by_tcs);
 	assert_int_equal(enter(x, 0, FX_TCS2, SGX_EENTER, 0), 0);
