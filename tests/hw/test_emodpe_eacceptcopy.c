@@ -5,23 +5,9 @@
  * LP 1 runs TCS #2, LP 3 is the OS.  After a fault (an AEX) the tests
  * ERESUME, so every fault lands in SSA frame 0.
  */
-#include "common/fixture.h"
+#include "common/fixture_sgx2.h"
 
-#define OS(f)      hw_lp_get((f)->m, 3)
-#define LP1(f)     hw_lp_get((f)->m, 1)
-#define PAGE       (FX_DATA + 0x1000)        /* a REG RW- page */
-#define SLOT       (FX_DATA + 0x2000 + 0x40) /* the tests' SECINFO */
 #define SRC        (FX_DATA + 0x3000)        /* EACCEPTCOPY source, REG RW- */
-#define REG        SGX_SECINFO_PT(SGX_PT_REG)
-#define TCS        SGX_SECINFO_PT(SGX_PT_TCS)
-#define TRIM       SGX_SECINFO_PT(SGX_PT_TRIM)
-#define R          SGX_SECINFO_R
-#define W          SGX_SECINFO_W
-#define X          SGX_SECINFO_X
-#define PENDING    SGX_SECINFO_PENDING
-#define MODIFIED   SGX_SECINFO_MODIFIED
-#define PR         SGX_SECINFO_PR
-#define PTE_ALL    (HW_PROT_R | HW_PROT_W | HW_PROT_X)
 
 static void put_secinfo(struct hw_lp *lp, uint64_t at, uint64_t flags)
 {

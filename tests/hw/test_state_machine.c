@@ -11,22 +11,7 @@
  * RWX so that the EPCM alone decides.  After a fault (an AEX) the tests
  * ERESUME.
  */
-#include "common/fixture.h"
-
-#define OS(f)      hw_lp_get((f)->m, 3)
-#define LP1(f)     hw_lp_get((f)->m, 1)
-#define PAGE       (FX_DATA + 0x1000)
-#define SLOT       (FX_DATA + 0x2000 + 0x40)
-#define REG        SGX_SECINFO_PT(SGX_PT_REG)
-#define TCS        SGX_SECINFO_PT(SGX_PT_TCS)
-#define TRIM       SGX_SECINFO_PT(SGX_PT_TRIM)
-#define R          SGX_SECINFO_R
-#define W          SGX_SECINFO_W
-#define X          SGX_SECINFO_X
-#define PENDING    SGX_SECINFO_PENDING
-#define MODIFIED   SGX_SECINFO_MODIFIED
-#define PR         SGX_SECINFO_PR
-#define PTE_ALL    (HW_PROT_R | HW_PROT_W | HW_PROT_X)
+#include "common/fixture_sgx2.h"
 
 /* EPCM #PF error codes of an enclave access: P|U|SGX plus W or I */
 #define EC_READ    (SGX_PFEC_SGX | SGX_PFEC_P | SGX_PFEC_U)
@@ -330,6 +315,19 @@ static void test_eadd_tcs_trimmed_and_removed(void **state)
 
 /* ---- stale TLB ---- */
 
+/*
+ * The start of the stale-TLB tests: LP 0 enters TCS #1 and writes v to PAGE,
+ * so its TLB holds the page's RW rights; then the OS (LP 3) runs leaf
+ * (EMODPR or EMODT) with SECINFO flags on PAGE, leaving LP 0 inside with
+ * the old entry.  Asserts each step; returns nothing.
+ */
+static void write_then_emod(struct fx *f, uint32_t v, uint32_t leaf, uint64_t flags)
+{
+	assert_success(fx_enter(f, f->lp, FX_TCS));
+	assert_success(hw_lp_write(f->lp, PAGE, &v, sizeof(v)));
+	assert_success(fx_emod_on(f, OS(f), leaf, flags, PAGE));
+}
+
 /* LP 0 wrote PAGE (its TLB holds RW); the OS restricts it to R--.  LP 0's
  * writes keep landing until it leaves; LP 1, entering later, is refused. */
 static void test_stale_tlb_after_emodpr_until_eexit(void **state)
@@ -377,9 +375,7 @@ static void test_stale_tlb_after_emodpr_until_aex(void **state)
 	struct fx *f = *state;
 	const struct hw_lp_stats *st = hw_lp_stats(f->lp);
 	uint32_t v = 1;
-	assert_success(fx_enter(f, f->lp, FX_TCS));
-	assert_success(hw_lp_write(f->lp, PAGE, &v, sizeof(v)));
-	assert_success(fx_emod_on(f, OS(f), SGX_EMODPR, R, PAGE));
+	write_then_emod(f, v, SGX_EMODPR, R);
 	assert_success(hw_lp_write(f->lp, PAGE, &v, sizeof(v)));
 	assert_int_equal(st->stale_tlb_hits, 1);
 	uint64_t aex = st->aex;
@@ -402,9 +398,7 @@ static void test_missing_ipi_is_a_stale_access(void **state)
 	struct fx *f = *state;
 	const struct hw_lp_stats *st = hw_lp_stats(f->lp);
 	uint32_t v = 1;
-	assert_success(fx_enter(f, f->lp, FX_TCS));
-	assert_success(hw_lp_write(f->lp, PAGE, &v, sizeof(v)));
-	assert_success(fx_emod_on(f, OS(f), SGX_EMODPR, R, PAGE));
+	write_then_emod(f, v, SGX_EMODPR, R);
 	assert_success(fx_etrack_on(f, OS(f)));
 	assert_success(fx_enter(f, LP1(f), FX_TCS2));
 	assert_rc(eaccept(LP1(f), PAGE, REG | R | PR), SGX_NOT_TRACKED);
@@ -425,9 +419,7 @@ static void test_stale_tlb_after_emodt(void **state)
 	struct fx *f = *state;
 	const struct hw_lp_stats *st = hw_lp_stats(f->lp);
 	uint32_t v = 5, seen = 0;
-	assert_success(fx_enter(f, f->lp, FX_TCS));
-	assert_success(hw_lp_write(f->lp, PAGE, &v, sizeof(v)));
-	assert_success(fx_emod_on(f, OS(f), SGX_EMODT, TRIM, PAGE));
+	write_then_emod(f, v, SGX_EMODT, TRIM);
 	assert_success(hw_lp_read(f->lp, PAGE, &seen, sizeof(seen)));
 	assert_int_equal(seen, 5);
 	assert_success(hw_lp_write(f->lp, PAGE, &v, sizeof(v)));
