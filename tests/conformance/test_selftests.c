@@ -604,16 +604,47 @@ static void *map_after_image(struct self *self, size_t total_size, size_t len, i
 	return addr;
 }
 
-static void augment(void **state)
+/*
+ * The start of the augment tests: upstream's skip where the CPU has no SGX2,
+ * then the default enclave with one RWX page mapped after the image and the
+ * exception fields cleared.  Returns that mapping; *total_size is the
+ * image's size (the page's offset).  Asserts each step.
+ */
+static void *augment_setup(struct self *self, size_t *total_size)
 {
-	struct self *self = *state;
 	if (!sgx2_supported(self))
 		SKIP(, "SGX2 not supported");
 	setup_default(self, ENCL_HEAP_SIZE_DEFAULT);
-	size_t total_size = total_size_of(self);
-	assert_true(total_size + PAGE_SIZE < self->encl.encl_size);
-	void *addr = map_after_image(self, total_size, PAGE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC);
+	*total_size = total_size_of(self);
+	assert_true(*total_size + PAGE_SIZE < self->encl.encl_size);
+	void *addr = map_after_image(self, *total_size, PAGE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC);
 	CLEAR_EXCEPTION(&self->run);
+	return addr;
+}
+
+/*
+ * eaccept_ok() for the first EACCEPT of a page the kernel must add on the
+ * #PF: upstream's skip when it cannot (the #PF, error code 4, at addr
+ * reaches the caller), releasing the mapping map, len first.  Otherwise a
+ * normal EEXIT and EACCEPT's 0 are asserted.
+ */
+static void eaccept_added_ok(struct self *self, uint64_t addr, uint64_t flags, void *map, size_t len)
+{
+	struct encl_op_eaccept eaccept_op = { { ENCL_OP_EACCEPT }, addr, flags, 0 };
+	assert_int_equal(ENCL_CALL(&eaccept_op, &self->run, true), 0);
+	if (self->run.exception_vector == 14 && self->run.exception_error_code == 4 &&
+	    self->run.exception_addr == addr)
+		SKIP(emu_munmap(self->proc, map, len),
+		     "Kernel does not support adding pages to initialized enclave");
+	EXPECT_NORMAL(&self->run);
+	assert_int_equal(eaccept_op.ret, 0);
+}
+
+static void augment(void **state)
+{
+	struct self *self = *state;
+	size_t total_size;
+	void *addr = augment_setup(self, &total_size);
 
 	/* The first #PF EAUGs the page; the retried store then hits the
 	 * PENDING page: the second #PF, with the SGX bit, is what is reported. */
@@ -648,24 +679,12 @@ static void augment(void **state)
 static void augment_via_eaccept(void **state)
 {
 	struct self *self = *state;
-	if (!sgx2_supported(self))
-		SKIP(, "SGX2 not supported");
-	setup_default(self, ENCL_HEAP_SIZE_DEFAULT);
-	size_t total_size = total_size_of(self);
-	assert_true(total_size + PAGE_SIZE < self->encl.encl_size);
-	void *addr = map_after_image(self, total_size, PAGE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC);
-	CLEAR_EXCEPTION(&self->run);
+	size_t total_size;
+	void *addr = augment_setup(self, &total_size);
 
 	/* #PF → EAUG → EACCEPT again, all invisible to the caller. */
-	struct encl_op_eaccept eaccept_op = { { ENCL_OP_EACCEPT }, self->encl.encl_base + total_size,
-					      SGX_SECINFO_R | SGX_SECINFO_W | SGX_SECINFO_REG | SGX_SECINFO_PENDING, 0 };
-	assert_int_equal(ENCL_CALL(&eaccept_op, &self->run, true), 0);
-	if (self->run.exception_vector == 14 && self->run.exception_error_code == 4 &&
-	    self->run.exception_addr == self->encl.encl_base + total_size)
-		SKIP(emu_munmap(self->proc, addr, PAGE_SIZE),
-		     "Kernel does not support adding pages to initialized enclave");
-	EXPECT_NORMAL(&self->run);
-	assert_int_equal(eaccept_op.ret, 0);
+	eaccept_added_ok(self, self->encl.encl_base + total_size,
+			 SGX_SECINFO_R | SGX_SECINFO_W | SGX_SECINFO_REG | SGX_SECINFO_PENDING, addr, PAGE_SIZE);
 
 	put_get_addr(self, (uintptr_t)addr, MAGIC);
 	emu_munmap(self->proc, addr, PAGE_SIZE);
@@ -690,14 +709,7 @@ static void tcs_create(void **state)
 	const uint64_t pending = SGX_SECINFO_R | SGX_SECINFO_W | SGX_SECINFO_REG | SGX_SECINFO_PENDING;
 
 	/* The stack, SSA and TCS pages, accepted as regular pages. */
-	struct encl_op_eaccept eaccept_op = { { ENCL_OP_EACCEPT }, stack_end, pending, 0 };
-	assert_int_equal(ENCL_CALL(&eaccept_op, &self->run, true), 0);
-	if (self->run.exception_vector == 14 && self->run.exception_error_code == 4 &&
-	    self->run.exception_addr == stack_end)
-		SKIP(emu_munmap(self->proc, addr, 3 * PAGE_SIZE),
-		     "Kernel does not support adding pages to initialized enclave");
-	EXPECT_NORMAL(&self->run);
-	assert_int_equal(eaccept_op.ret, 0);
+	eaccept_added_ok(self, stack_end, pending, addr, 3 * PAGE_SIZE);
 	eaccept_ok(self, ssa, pending);
 	eaccept_ok(self, tcs, pending);
 
