@@ -1,7 +1,7 @@
 /*
  * Short names shared by the SGX2 tests of the hardware model that run the
  * standard enclave with LP 0 on TCS #1, LP 1 on TCS #2 and LP 3 as the OS
- * (test_state_machine.c, test_emodpe_eacceptcopy.c).  Kept out of
+ * (test_state_machine.c, test_emodpe_eacceptcopy.c, test_eaug_eaccept.c).  Kept out of
  * fixture.h: one-letter names such as R, W and X would clash elsewhere.
  */
 #ifndef SGX2EMU_TEST_FIXTURE_SGX2_H

@@ -4,21 +4,8 @@
  * TCS #2, LP 3 is the OS.  A fault inside the enclave is an AEX; the tests
  * then ERESUME, so every fault lands in SSA frame 0.
  */
-#include "common/fixture.h"
+#include "common/fixture_sgx2.h"
 
-#define OS(f)      hw_lp_get((f)->m, 3)
-#define LP1(f)     hw_lp_get((f)->m, 1)
-#define PAGE       (FX_DATA + 0x1000)     /* a REG RW- page of the standard enclave */
-#define SLOT       (FX_DATA + 0x2000 + 0x40) /* where the tests put their own SECINFO */
-#define REG        SGX_SECINFO_PT(SGX_PT_REG)
-#define TCS        SGX_SECINFO_PT(SGX_PT_TCS)
-#define TRIM       SGX_SECINFO_PT(SGX_PT_TRIM)
-#define R          SGX_SECINFO_R
-#define W          SGX_SECINFO_W
-#define X          SGX_SECINFO_X
-#define PENDING    SGX_SECINFO_PENDING
-#define MODIFIED   SGX_SECINFO_MODIFIED
-#define PR         SGX_SECINFO_PR
 #define AUG_FLAGS  (REG | R | W | PENDING)  /* what an EAUG'd page is accepted with */
 
 static struct sgx_result eaug_with(struct fx *f, const struct sgx_pageinfo *src, uint64_t target)
